@@ -1,0 +1,240 @@
+"""The error taxonomy: every failure the service reports, classified once.
+
+Each error class carries a stable ``error_type`` string (used as the RFC 9457
+problem ``type`` suffix, in invocation records and in DLQ messages), the HTTP
+status the API answers with, and whether a retry can help (``retryable``).
+Problem types are relative URI references ``/problems/<error_type>``; each is
+documented in ``docs/api.md``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+PROBLEM_BASE = "/problems/"
+
+
+class GatewayError(Exception):
+    """Base of every error the service reports to a caller."""
+
+    error_type: ClassVar[str] = "internal-error"
+    title: ClassVar[str] = "Internal error"
+    status: ClassVar[int] = 500
+    retryable: ClassVar[bool] = False
+
+    def __init__(self, detail: str, **extra: Any) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        #: Extra, caller-safe members for the problem document (never secrets).
+        self.extra: dict[str, Any] = extra
+
+    @property
+    def problem_type(self) -> str:
+        return PROBLEM_BASE + self.error_type
+
+    def to_dict(self) -> dict[str, Any]:
+        """The error as stored in an invocation record and a DLQ message."""
+        return {
+            "type": self.error_type,
+            "message": self.detail,
+            "retryable": self.retryable,
+            **({"details": self.extra} if self.extra else {}),
+        }
+
+    def __str__(self) -> str:
+        return self.detail
+
+
+# --- caller mistakes (4xx, permanent) ---------------------------------------
+
+
+class BadRequest(GatewayError):
+    error_type = "bad-request"
+    title = "Bad request"
+    status = 400
+
+
+class InvalidAgentName(GatewayError):
+    error_type = "invalid-agent-name"
+    title = "Invalid agent name"
+    status = 400
+
+
+class InvalidIdempotencyKey(GatewayError):
+    error_type = "invalid-idempotency-key"
+    title = "Invalid Idempotency-Key"
+    status = 400
+
+
+class Unauthorized(GatewayError):
+    error_type = "unauthorized"
+    title = "Unauthorized"
+    status = 401
+
+
+class NotFound(GatewayError):
+    error_type = "not-found"
+    title = "Not found"
+    status = 404
+
+
+class AgentNotFound(NotFound):
+    error_type = "agent-not-found"
+    title = "Agent not found"
+
+
+class InvocationNotFound(NotFound):
+    error_type = "invocation-not-found"
+    title = "Invocation not found"
+
+
+class BatchNotFound(NotFound):
+    error_type = "batch-not-found"
+    title = "Batch not found"
+
+
+class Conflict(GatewayError):
+    error_type = "conflict"
+    title = "Conflict"
+    status = 409
+
+
+class IdempotencyInProgress(Conflict):
+    error_type = "idempotency-key-in-use"
+    title = "A request with this Idempotency-Key is still in progress"
+
+
+class NotCancellable(Conflict):
+    error_type = "not-cancellable"
+    title = "Invocation cannot be cancelled"
+
+
+class PayloadTooLarge(GatewayError):
+    error_type = "payload-too-large"
+    title = "Payload too large"
+    status = 413
+
+
+class UnsupportedMediaType(GatewayError):
+    error_type = "unsupported-media-type"
+    title = "Unsupported media type"
+    status = 415
+
+
+class ValidationFailed(GatewayError):
+    error_type = "validation-error"
+    title = "Request validation failed"
+    status = 422
+
+
+class IdempotencyKeyReused(GatewayError):
+    error_type = "idempotency-key-reused"
+    title = "Idempotency-Key reused with a different request"
+    status = 422
+
+
+class DefinitionError(GatewayError):
+    """An agent definition cannot be parsed or is invalid.
+
+    ``path`` names the file (or S3 key), ``line`` the 1-based line when known,
+    ``hint`` how to fix it.
+    """
+
+    error_type = "invalid-definition"
+    title = "Invalid agent definition"
+    status = 422
+
+    def __init__(
+        self, detail: str, *, path: str = "", line: int | None = None, hint: str = ""
+    ) -> None:
+        extra: dict[str, Any] = {}
+        if path:
+            extra["path"] = path
+        if line is not None:
+            extra["line"] = line
+        if hint:
+            extra["hint"] = hint
+        super().__init__(detail, **extra)
+        self.path = path
+        self.line = line
+        self.hint = hint
+
+    def __str__(self) -> str:
+        where = self.path or "<definition>"
+        if self.line is not None:
+            where = f"{where}:{self.line}"
+        text = f"{where}: {self.detail}"
+        return f"{text} (fix: {self.hint})" if self.hint else text
+
+
+class UnknownModel(GatewayError):
+    error_type = "unknown-model"
+    title = "Unknown model alias"
+    status = 422
+
+
+class InputContractError(GatewayError):
+    """The caller's context misses inputs the agent's ``input_schema`` requires."""
+
+    error_type = "input-contract-violation"
+    title = "Input contract violated"
+    status = 422
+
+    def __init__(self, detail: str, problems: list[dict[str, str]]) -> None:
+        super().__init__(detail, problems=problems)
+        self.problems = problems
+
+
+class MalformedMessage(GatewayError):
+    """A queue message that can never be processed (poison)."""
+
+    error_type = "malformed-message"
+    title = "Malformed queue message"
+    status = 400
+
+
+# --- model and runtime failures ---------------------------------------------
+
+
+class ModelError(GatewayError):
+    """The model call failed permanently (a 4xx from the Messages API)."""
+
+    error_type = "model-error"
+    title = "Model request rejected"
+    status = 502
+
+
+class ModelRefusal(ModelError):
+    error_type = "model-refusal"
+    title = "The model refused the request"
+
+
+class ModelUnavailable(ModelError):
+    """A transient model failure (429, 529, 5xx, connection, timeout) after retries."""
+
+    error_type = "model-unavailable"
+    title = "Model temporarily unavailable"
+    retryable = True
+
+
+class StreamInterrupted(ModelUnavailable):
+    error_type = "stream-interrupted"
+    title = "The model's stream was cut"
+
+
+class DeadlineExceeded(GatewayError):
+    """The run could not finish within the function's remaining time."""
+
+    error_type = "deadline-exceeded"
+    title = "Deadline exceeded"
+    status = 504
+    retryable = True
+
+
+class ServiceUnavailable(GatewayError):
+    """An AWS dependency failed transiently (throttling, 5xx)."""
+
+    error_type = "service-unavailable"
+    title = "Service temporarily unavailable"
+    status = 503
+    retryable = True

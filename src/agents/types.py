@@ -1,0 +1,72 @@
+"""Value types shared by the runner, the store, the API and the worker."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class InvocationStatus(StrEnum):
+    QUEUED = "QUEUED"
+    RUNNING = "RUNNING"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
+
+    @property
+    def terminal(self) -> bool:
+        return self in TERMINAL_STATUSES
+
+
+TERMINAL_STATUSES = frozenset(
+    {InvocationStatus.SUCCEEDED, InvocationStatus.FAILED, InvocationStatus.CANCELLED}
+)
+
+
+class _Value(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Usage(_Value):
+    """Token usage of one run (summed over its model calls, repair turn included)."""
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_creation_input_tokens: int = 0
+    cache_read_input_tokens: int = 0
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(
+            input_tokens=self.input_tokens + other.input_tokens,
+            output_tokens=self.output_tokens + other.output_tokens,
+            cache_creation_input_tokens=self.cache_creation_input_tokens
+            + other.cache_creation_input_tokens,
+            cache_read_input_tokens=self.cache_read_input_tokens + other.cache_read_input_tokens,
+        )
+
+
+class Timings(_Value):
+    """Milliseconds. ``time_to_first_token_ms`` is None when no token arrived."""
+
+    time_to_first_token_ms: float | None = None
+    total_ms: float = 0.0
+
+
+class ContractResult(_Value):
+    """Outcome of checking an output against an agent's output contract."""
+
+    valid: bool
+    missing: list[str] = Field(default_factory=list)
+    verdict: str | None = None
+    #: Set when the contract lists ``verdict_values`` and the verdict is absent or not allowed.
+    verdict_error: str | None = None
+
+
+class ErrorInfo(_Value):
+    """A failure as stored in a record and sent to the DLQ (see ``agents.errors``)."""
+
+    type: str
+    message: str
+    retryable: bool
+    details: dict[str, object] | None = None

@@ -1,0 +1,1 @@
+"""The `agw` command-line client and local tooling (not shipped to Lambda)."""

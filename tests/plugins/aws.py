@@ -1,0 +1,62 @@
+"""moto in server mode on loopback: every AWS call in the tests is real HTTP."""
+
+from __future__ import annotations
+
+import os
+import urllib.request
+from collections.abc import Iterator
+
+import pytest
+from moto.server import ThreadedMotoServer
+
+from agents import aws
+from agents.config import get_settings
+
+_FAKE_AWS_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_REGION": "us-east-1",
+}
+
+
+@pytest.fixture(scope="session")
+def moto_server() -> Iterator[str]:
+    """Start ``ThreadedMotoServer`` on a free loopback port; yield its URL."""
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    endpoint = f"http://{host}:{port}"
+    saved = {k: os.environ.get(k) for k in [*_FAKE_AWS_ENV, "AWS_ENDPOINT_URL"]}
+    os.environ.update(_FAKE_AWS_ENV)
+    os.environ["AWS_ENDPOINT_URL"] = endpoint
+    aws.reset_clients()
+    try:
+        yield endpoint
+    finally:
+        server.stop()
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        aws.reset_clients()
+
+
+@pytest.fixture
+def aws_endpoint(moto_server: str) -> str:
+    """A clean moto account for one test (moto's reset API, over HTTP)."""
+    request = urllib.request.Request(f"{moto_server}/moto-api/reset", method="POST")
+    with urllib.request.urlopen(request, timeout=10):
+        pass
+    aws.reset_clients()
+    return moto_server
+
+
+@pytest.fixture(autouse=True)
+def _fresh_settings() -> Iterator[None]:
+    """Settings are cached per container; each test starts from the environment."""
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()

@@ -1,0 +1,348 @@
+"""The one code path that runs an invocation: claim, load the definition, run, record.
+
+Used by the API (inline, sync requests) and by the SQS worker::
+
+    outcome = execute(invocation_id, deadline=deadline, owner=owner, final_attempt=...)
+
+1. Not enough time left to start (``min_start_seconds``): nothing is claimed; outcome
+   ``NO_TIME`` (retry) -- or, when nobody will retry (``final_attempt`` or
+   ``retry_on_transient=False``), the record is failed with ``deadline-exceeded``.
+2. ``store.claim`` (QUEUED -> RUNNING, or takeover of an expired lease). Not claimable:
+   no model call; the outcome says why (``ALREADY_TERMINAL``, ``RUNNING_ELSEWHERE``,
+   ``NOT_FOUND``). A FAILED record whose DLQ message is still pending gets it sent here.
+3. Registry (the record's pinned ``agent_version`` / ``agent_version_id`` if any), runner.
+4. Success: ``store.complete``. Permanent error: ``store.fail`` (FAILED + one DLQ
+   message). Transient error: ``store.release`` (QUEUED, retry later) unless this is the
+   final attempt or ``retry_on_transient`` is false, then ``store.fail``.
+
+``ExecutionOutcome.should_retry`` is what the caller maps to "try again later" (an SQS
+batch item failure); the API maps a FAILED outcome's ``exception`` to its problem
+document (502 model errors, 504 deadline, 4xx caller mistakes).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+from aws_lambda_powertools.metrics import MetricUnit
+
+from agents.errors import (
+    Conflict,
+    DeadlineExceeded,
+    GatewayError,
+    InvocationNotFound,
+    ServiceUnavailable,
+)
+from agents.observability import count_failure, log_keys, logger, metrics
+from agents.records import InvocationRecord
+from agents.types import ErrorInfo, InvocationStatus
+
+if TYPE_CHECKING:
+    from agents.definitions import AgentDefinition
+    from agents.registry import AgentRegistry
+    from agents.runner import Deadline, Runner, RunResult
+    from agents.store import InvocationStore
+
+__all__ = ["ExecutionOutcome", "OutcomeStatus", "execute"]
+
+#: Seconds of model time a run needs at least, on top of the deadline margin.
+MIN_RUN_SECONDS = 3.0
+
+
+class OutcomeStatus(StrEnum):
+    SUCCEEDED = "succeeded"  # this call ran it and recorded SUCCEEDED
+    FAILED = "failed"  # this call recorded FAILED (and sent the DLQ message)
+    RETRY = "retry"  # transient failure: released to QUEUED (or not recorded); run again later
+    NO_TIME = "no-time"  # not claimed: too little time left to start
+    ALREADY_TERMINAL = "already-terminal"  # SUCCEEDED / FAILED / CANCELLED before we came
+    RUNNING_ELSEWHERE = "running-elsewhere"  # another runner holds a live lease
+    LEASE_LOST = "lease-lost"  # our lease expired and another runner took over
+    NOT_FOUND = "not-found"  # no such invocation
+
+
+@dataclass(frozen=True)
+class ExecutionOutcome:
+    status: OutcomeStatus
+    #: The record after this call (not hydrated unless this call produced it); None if unknown.
+    record: InvocationRecord | None
+    #: The failure of this attempt, if any (as stored / sent to the DLQ).
+    error: ErrorInfo | None = None
+    #: True: the caller should have the work come back (SQS: report a batch item failure).
+    should_retry: bool = False
+    #: The exception behind ``error`` (its class carries the HTTP status for the API).
+    exception: GatewayError | None = None
+
+
+def execute(
+    invocation_id: str,
+    *,
+    deadline: Deadline,
+    owner: str,
+    final_attempt: bool,
+    retry_on_transient: bool = True,
+    min_start_seconds: float | None = None,
+    lease_seconds: float | None = None,
+    store: InvocationStore | None = None,
+    registry: AgentRegistry | None = None,
+    runner: Runner | None = None,
+) -> ExecutionOutcome:
+    """Run invocation ``invocation_id`` once, under ``owner``'s lease (see the module docs)."""
+    from agents.config import get_settings
+
+    settings = get_settings()
+    if store is None:
+        from agents.store import get_store
+
+        store = get_store()
+    if min_start_seconds is None:
+        min_start_seconds = settings.deadline_margin_ms / 1000 + MIN_RUN_SECONDS
+    gives_up = final_attempt or not retry_on_transient
+
+    if deadline.remaining_s() < min_start_seconds:
+        return _no_time(store, invocation_id, deadline, gives_up=gives_up)
+
+    record = store.claim(
+        invocation_id,
+        owner,
+        lease_seconds=settings.lease_seconds if lease_seconds is None else lease_seconds,
+    )
+    if record is None:
+        return _not_claimed(store, invocation_id)
+
+    with log_keys(
+        invocation_id=record.id,
+        tenant=record.tenant,
+        agent=record.agent,
+        mode=record.mode.value,
+        batch_id=record.batch_id,
+        attempt=record.attempts,
+    ):
+        metrics.add_metric(name="Invocations", unit=MetricUnit.Count, value=1)
+        logger.info("invocation started")
+        try:
+            result, definition = _run(record, store, registry, runner, deadline)
+        except GatewayError as exc:
+            return _failed_attempt(store, record, owner, exc, gives_up=gives_up)
+        except Exception as exc:  # noqa: BLE001 - the record must end FAILED, not stuck RUNNING
+            logger.exception("unexpected error while running the invocation")
+            internal = GatewayError(f"internal error while running the invocation ({exc!r})")
+            return _failed_attempt(store, record, owner, internal, gives_up=gives_up)
+        return _succeeded(store, record, owner, result, definition)
+
+
+# --- steps ------------------------------------------------------------------------------
+
+
+def _run(
+    record: InvocationRecord,
+    store: InvocationStore,
+    registry: AgentRegistry | None,
+    runner: Runner | None,
+    deadline: Deadline,
+) -> tuple[RunResult, AgentDefinition]:
+    from agents.config import get_settings
+
+    if registry is None:
+        from agents.registry import get_registry
+
+        registry = get_registry()
+    if runner is None:
+        from agents.runner import get_runner
+
+        runner = get_runner()
+    record = store.hydrate(record)
+    if get_settings().log_input:
+        logger.info("invocation input", extra={"input": record.input, "context": record.context})
+    definition = registry.get(
+        record.agent, version=record.agent_version, version_id=record.agent_version_id
+    )
+    result = runner.run(
+        definition,
+        record.input or "",
+        context=record.context,
+        max_tokens=record.max_tokens,
+        deadline=deadline,
+        metadata=record.metadata,
+    )
+    return result, definition
+
+
+def _succeeded(
+    store: InvocationStore,
+    record: InvocationRecord,
+    owner: str,
+    result: RunResult,
+    definition: AgentDefinition,
+) -> ExecutionOutcome:
+    source = definition.source
+    try:
+        done = store.complete(
+            record.id,
+            owner,
+            output=result.output,
+            model=result.model,
+            stop_reason=result.stop_reason,
+            incomplete=result.incomplete,
+            repaired=result.repaired,
+            contract=result.contract,
+            usage=result.usage,
+            cost_usd=result.cost_usd,
+            timings=result.timings,
+            agent_version=definition.version,
+            agent_etag=source.etag if source else None,
+            agent_version_id=source.version_id if source else None,
+        )
+    except Conflict as exc:
+        logger.warning("lease lost before the result was recorded; the new owner finishes it")
+        return ExecutionOutcome(
+            OutcomeStatus.LEASE_LOST, _peek(store, record.id), exception=exc, should_retry=False
+        )
+    except ServiceUnavailable as exc:
+        # The model answered but the record could not be written. The lease stays ours
+        # until it expires; a redelivery after that takes over and runs it again.
+        logger.error("could not record the result", extra={"error_type": exc.error_type})
+        count_failure(exc.error_type)
+        return ExecutionOutcome(
+            OutcomeStatus.RETRY, record, error=_info(exc), should_retry=True, exception=exc
+        )
+    _record_success_metrics(result)
+    logger.info(
+        "invocation succeeded",
+        extra={"model": result.model, "total_ms": result.timings.total_ms},
+    )
+    return ExecutionOutcome(OutcomeStatus.SUCCEEDED, done)
+
+
+def _failed_attempt(
+    store: InvocationStore,
+    record: InvocationRecord,
+    owner: str,
+    exc: GatewayError,
+    *,
+    gives_up: bool,
+) -> ExecutionOutcome:
+    info = _info(exc)
+    count_failure(exc.error_type)
+    if exc.retryable and not gives_up:
+        try:
+            released = store.release(record.id, owner, info)
+        except Conflict:
+            return ExecutionOutcome(
+                OutcomeStatus.LEASE_LOST, _peek(store, record.id), error=info, exception=exc
+            )
+        except ServiceUnavailable:
+            released = record  # the lease expires and a redelivery takes over
+        metrics.add_metric(name="Retries", unit=MetricUnit.Count, value=1)
+        logger.warning(
+            "transient failure; released for a retry",
+            extra={"error_type": exc.error_type, "error": exc.detail},
+        )
+        return ExecutionOutcome(
+            OutcomeStatus.RETRY, released, error=info, should_retry=True, exception=exc
+        )
+    try:
+        won = store.fail(record.id, info, owner=owner)
+    except ServiceUnavailable as store_exc:
+        # Either the FAILED write or the DLQ send failed: come back and finish it
+        # (a FAILED record with a pending DLQ message is completed by ``_not_claimed``).
+        logger.error("could not record the failure", extra={"error_type": store_exc.error_type})
+        return ExecutionOutcome(
+            OutcomeStatus.RETRY,
+            _peek(store, record.id),
+            error=info,
+            should_retry=True,
+            exception=exc,
+        )
+    if not won:
+        return ExecutionOutcome(
+            OutcomeStatus.LEASE_LOST, _peek(store, record.id), error=info, exception=exc
+        )
+    metrics.add_metric(name="InvocationsFailed", unit=MetricUnit.Count, value=1)
+    logger.warning(
+        "invocation failed",
+        extra={"error_type": exc.error_type, "retryable": exc.retryable, "error": exc.detail},
+    )
+    return ExecutionOutcome(
+        OutcomeStatus.FAILED, _peek(store, record.id), error=info, exception=exc
+    )
+
+
+def _no_time(
+    store: InvocationStore, invocation_id: str, deadline: Deadline, *, gives_up: bool
+) -> ExecutionOutcome:
+    exc = DeadlineExceeded(
+        f"not enough time left to start the invocation ({deadline.remaining_ms()} ms left)"
+    )
+    info = _info(exc)
+    metrics.add_metric(name="NotStartedNoTime", unit=MetricUnit.Count, value=1)
+    if gives_up:
+        # Nobody will try again: end it FAILED (from QUEUED only; never half-run).
+        try:
+            won = store.fail(invocation_id, info, owner=None)
+        except ServiceUnavailable:
+            return ExecutionOutcome(
+                OutcomeStatus.RETRY, None, error=info, should_retry=True, exception=exc
+            )
+        if won:
+            count_failure(exc.error_type)
+            return ExecutionOutcome(
+                OutcomeStatus.FAILED, _peek(store, invocation_id), error=info, exception=exc
+            )
+        return _not_claimed(store, invocation_id)
+    return ExecutionOutcome(
+        OutcomeStatus.NO_TIME, None, error=info, should_retry=True, exception=exc
+    )
+
+
+def _not_claimed(store: InvocationStore, invocation_id: str) -> ExecutionOutcome:
+    try:
+        current = store.get(invocation_id, hydrate=False)
+    except InvocationNotFound as exc:
+        return ExecutionOutcome(OutcomeStatus.NOT_FOUND, None, exception=exc)
+    if current.status is InvocationStatus.FAILED and not current.dlq_sent:
+        # Its sender crashed or SQS failed between the two writes: finish the job.
+        try:
+            sent = store.ensure_dlq_sent(invocation_id)
+        except ServiceUnavailable:
+            sent = False
+        if not sent:
+            # Still pending (a live sender, or its claim is not stale yet): come back later.
+            return ExecutionOutcome(OutcomeStatus.ALREADY_TERMINAL, current, should_retry=True)
+        current = _peek(store, invocation_id) or current
+    metrics.add_metric(name="DuplicatesSkipped", unit=MetricUnit.Count, value=1)
+    if current.status.terminal:
+        return ExecutionOutcome(OutcomeStatus.ALREADY_TERMINAL, current)
+    # RUNNING under a live lease (or QUEUED again after a release this instant): let the
+    # message come back; by then it is terminal (ack) or its lease has expired (takeover).
+    return ExecutionOutcome(OutcomeStatus.RUNNING_ELSEWHERE, current, should_retry=True)
+
+
+# --- helpers ----------------------------------------------------------------------------
+
+
+def _info(exc: GatewayError) -> ErrorInfo:
+    return ErrorInfo.model_validate(exc.to_dict())
+
+
+def _peek(store: InvocationStore, invocation_id: str) -> InvocationRecord | None:
+    try:
+        return store.get(invocation_id, hydrate=False)
+    except (InvocationNotFound, ServiceUnavailable):
+        return None
+
+
+def _record_success_metrics(result: RunResult) -> None:
+    usage = result.usage
+    metrics.add_metric(name="InvocationsSucceeded", unit=MetricUnit.Count, value=1)
+    metrics.add_metric(name="InputTokens", unit=MetricUnit.Count, value=usage.input_tokens)
+    metrics.add_metric(name="OutputTokens", unit=MetricUnit.Count, value=usage.output_tokens)
+    metrics.add_metric(
+        name="CacheReadTokens", unit=MetricUnit.Count, value=usage.cache_read_input_tokens
+    )
+    metrics.add_metric(
+        name="CacheWriteTokens", unit=MetricUnit.Count, value=usage.cache_creation_input_tokens
+    )
+    metrics.add_metric(name="CostUSD", unit=MetricUnit.NoUnit, value=result.cost_usd)
+    metrics.add_metric(name="Duration", unit=MetricUnit.Milliseconds, value=result.timings.total_ms)

@@ -1,0 +1,347 @@
+"""Invocation and batch records: the shape stored in DynamoDB and the caller's view.
+
+One table (``InvocationsTable``) holds two kinds of items, told apart by ``kind``:
+
+* ``kind = "invocation"``: an :class:`InvocationRecord`; ``tenant`` is its
+  partition key in the ``by-tenant`` index, ``batch_id`` (when set) in ``by-batch``.
+* ``kind = "batch"``: a :class:`BatchRecord`; its owner is stored as
+  ``batch_tenant`` (never ``tenant``) and it has no ``batch_id`` attribute, so
+  it appears in neither index (both are sparse) and never in a listing.
+
+Conversion to and from DynamoDB's attribute-value format lives here and only
+here (:func:`to_item`, :func:`from_item`, :func:`to_attr`): floats become
+``Decimal`` on the way in, ``Decimal`` becomes ``int``/``float`` on the way out,
+and ``None`` fields are omitted (so GSI keys stay sparse and a missing
+attribute means "unset").
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+import time
+from datetime import UTC, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any, Final, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from agents.types import ContractResult, ErrorInfo, InvocationStatus, Timings, Usage
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef
+
+KIND_INVOCATION: Final = "invocation"
+KIND_BATCH: Final = "batch"
+
+#: Ids are safe as DynamoDB keys and as one S3 key segment (checked before any S3 key is built).
+_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{2,127}$")
+
+
+class InvocationMode(StrEnum):
+    """How the invocation entered the system."""
+
+    SYNC = "sync"  # POST /agents/{name}/invocations, run inline by the API
+    ASYNC = "async"  # same route with Prefer: respond-async, run by the worker
+    BATCH = "batch"  # one item of POST /batches, run by the worker
+    QUEUE = "queue"  # a raw job a producer put on the queue directly
+
+
+def utc_now() -> float:
+    """Epoch seconds (the store takes ``now`` parameters in this unit)."""
+    return time.time()
+
+
+def iso_ms(epoch: float) -> str:
+    """``2025-01-31T12:00:00.123Z``: fixed width, so strings sort like times."""
+    moment = datetime.fromtimestamp(epoch, tz=UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def is_valid_id(value: str) -> bool:
+    return bool(_ID_RE.match(value))
+
+
+def new_id(prefix: str) -> str:
+    """A fresh id: ``<prefix>_`` + 12 hex digits of milliseconds + 16 random hex digits."""
+    return f"{prefix}_{int(time.time() * 1000):012x}{secrets.token_hex(8)}"
+
+
+def new_invocation_id() -> str:
+    return new_id("inv")
+
+
+def new_batch_id() -> str:
+    return new_id("bat")
+
+
+def derived_invocation_id(*parts: str) -> str:
+    """A deterministic invocation id (raw queue jobs: same job -> same id).
+
+    Callers pass the scope first, e.g. ``derived_invocation_id("idem", tenant, key)``
+    or ``derived_invocation_id("msg", sqs_message_id)``.
+    """
+    digest = hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+    return f"inv_{digest[:32]}"
+
+
+class InvocationRecord(BaseModel):
+    """One invocation as stored (see docs/architecture.md, "Store", for every field)."""
+
+    model_config = ConfigDict(extra="ignore", validate_assignment=False)
+
+    id: str
+    tenant: str
+    agent: str
+    #: The agent definition that ran (written at completion). Before that, when set by the
+    #: creator, a pin: frontmatter ``version`` / S3 object ``version_id`` to run.
+    agent_version: str | None = None
+    agent_etag: str | None = None
+    agent_version_id: str | None = None
+    model: str | None = None
+    status: InvocationStatus = InvocationStatus.QUEUED
+    mode: InvocationMode = InvocationMode.SYNC
+    #: None when offloaded to S3 and not hydrated (``input_ref`` is then set).
+    input: str | None = None
+    input_ref: str | None = None
+    context: dict[str, Any] | None = None
+    context_ref: str | None = None
+    max_tokens: int | None = None
+    output: str | None = None
+    output_ref: str | None = None
+    stop_reason: str | None = None
+    incomplete: bool = False
+    repaired: bool = False
+    contract: ContractResult | None = None
+    usage: Usage = Field(default_factory=Usage)
+    cost_usd: float = 0.0
+    attempts: int = 0
+    timings: Timings | None = None
+    #: The failure that ended the invocation (status FAILED only).
+    error: ErrorInfo | None = None
+    #: The last transient failure (release) or the failure before a redrive.
+    last_error: ErrorInfo | None = None
+    idempotency_key: str | None = None
+    batch_id: str | None = None
+    metadata: dict[str, str] = Field(default_factory=dict)
+    created_at: str = ""
+    updated_at: str = ""
+    started_at: str | None = None
+    finished_at: str | None = None
+    lease_owner: str | None = None
+    #: Epoch seconds.
+    lease_expires_at: float | None = None
+    #: TTL attribute, epoch seconds.
+    expires_at: int | None = None
+    dlq_sent: bool = False
+    #: Epoch seconds when a sender took the right to send the DLQ message.
+    dlq_claimed_at: float | None = None
+    kind: Literal["invocation"] = KIND_INVOCATION
+
+    @classmethod
+    def new(
+        cls,
+        *,
+        tenant: str,
+        agent: str,
+        input: str,
+        mode: InvocationMode = InvocationMode.SYNC,
+        id: str | None = None,
+        now: float | None = None,
+        **fields: Any,
+    ) -> InvocationRecord:
+        """A QUEUED record with a fresh id and creation time (the store sets ``expires_at``)."""
+        stamp = iso_ms(utc_now() if now is None else now)
+        return cls(
+            id=id or new_invocation_id(),
+            tenant=tenant,
+            agent=agent,
+            input=input,
+            mode=mode,
+            status=InvocationStatus.QUEUED,
+            created_at=stamp,
+            updated_at=stamp,
+            **fields,
+        )
+
+    @property
+    def terminal(self) -> bool:
+        return self.status.terminal
+
+    def to_public(self, *, include_input: bool = False) -> InvocationView:
+        """The caller-facing view: no lease, DLQ, S3 pointer or TTL bookkeeping.
+
+        ``input`` and ``context`` are omitted unless asked for. ``output`` is whatever the
+        record holds: read with ``store.get(..., hydrate=True)`` to have offloaded output.
+        """
+        data = self.model_dump(include=set(InvocationView.model_fields))
+        if not include_input:
+            data["input"] = None
+            data["context"] = None
+        return InvocationView.model_validate(data)
+
+
+class InvocationView(BaseModel):
+    """An invocation as the API returns it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    agent: str
+    agent_version: str | None = None
+    agent_etag: str | None = None
+    model: str | None = None
+    status: InvocationStatus
+    mode: InvocationMode
+    input: str | None = None
+    context: dict[str, Any] | None = None
+    max_tokens: int | None = None
+    output: str | None = None
+    stop_reason: str | None = None
+    incomplete: bool = False
+    repaired: bool = False
+    contract: ContractResult | None = None
+    usage: Usage = Field(default_factory=Usage)
+    cost_usd: float = 0.0
+    attempts: int = 0
+    timings: Timings | None = None
+    error: ErrorInfo | None = None
+    last_error: ErrorInfo | None = None
+    idempotency_key: str | None = None
+    batch_id: str | None = None
+    metadata: dict[str, str] = Field(default_factory=dict)
+    created_at: str
+    updated_at: str
+    started_at: str | None = None
+    finished_at: str | None = None
+
+
+class BatchRecord(BaseModel):
+    """A batch submission (its items are invocation records with ``batch_id`` set)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    id: str
+    tenant: str
+    agent: str
+    agent_version: str | None = None
+    item_count: int
+    metadata: dict[str, str] = Field(default_factory=dict)
+    created_at: str = ""
+    updated_at: str = ""
+    expires_at: int | None = None
+    kind: Literal["batch"] = KIND_BATCH
+
+    @classmethod
+    def new(
+        cls, *, tenant: str, agent: str, item_count: int, now: float | None = None, **fields: Any
+    ) -> BatchRecord:
+        stamp = iso_ms(utc_now() if now is None else now)
+        return cls(
+            id=fields.pop("id", None) or new_batch_id(),
+            tenant=tenant,
+            agent=agent,
+            item_count=item_count,
+            created_at=stamp,
+            updated_at=stamp,
+            **fields,
+        )
+
+
+# --- DynamoDB conversion (the one place) -----------------------------------------------
+
+
+def _to_dynamo(value: Any) -> Any:
+    """JSON-mode Python -> values TypeSerializer accepts (floats -> Decimal, None dropped)."""
+    if isinstance(value, bool) or value is None or isinstance(value, (int, str)):
+        return value
+    if isinstance(value, float):
+        return Decimal(repr(value))
+    if isinstance(value, dict):
+        return {str(k): _to_dynamo(v) for k, v in value.items() if v is not None}
+    if isinstance(value, (list, tuple)):
+        return [_to_dynamo(v) for v in value]
+    raise TypeError(f"cannot store {type(value).__name__} in DynamoDB")
+
+
+def _from_dynamo(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {k: _from_dynamo(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set)):
+        return [_from_dynamo(v) for v in value]
+    if isinstance(value, (bytes, bytearray)):
+        return bytes(value).decode()
+    return value
+
+
+def to_attr(value: Any) -> AttributeValueTypeDef:
+    """One Python value (pydantic models allowed) -> a DynamoDB attribute value."""
+    from boto3.dynamodb.types import TypeSerializer
+
+    if isinstance(value, BaseModel):
+        value = value.model_dump(mode="json")
+    elif isinstance(value, StrEnum):
+        value = value.value
+    converted = _to_dynamo(value)
+    if converted is None:
+        return {"NULL": True}
+    result: AttributeValueTypeDef = TypeSerializer().serialize(converted)
+    return result
+
+
+def to_item(record: BaseModel) -> dict[str, AttributeValueTypeDef]:
+    """A record -> a DynamoDB item (``None`` fields omitted; batches store ``batch_tenant``)."""
+    data = record.model_dump(mode="json", exclude_none=True)
+    if isinstance(record, BatchRecord):
+        data["batch_tenant"] = data.pop("tenant")
+    return {key: to_attr(value) for key, value in data.items()}
+
+
+def item_to_python(item: dict[str, Any]) -> dict[str, Any]:
+    from boto3.dynamodb.types import TypeDeserializer
+
+    deserializer = TypeDeserializer()
+    return {key: _from_dynamo(deserializer.deserialize(value)) for key, value in item.items()}
+
+
+def from_item(item: dict[str, Any]) -> InvocationRecord:
+    """A DynamoDB item -> :class:`InvocationRecord` (raises ``ValueError`` for a batch item)."""
+    data = item_to_python(item)
+    if data.get("kind", KIND_INVOCATION) != KIND_INVOCATION:
+        raise ValueError(f"item {data.get('id')!r} is a {data.get('kind')}, not an invocation")
+    return InvocationRecord.model_validate(data)
+
+
+def batch_from_item(item: dict[str, Any]) -> BatchRecord:
+    data = item_to_python(item)
+    if data.get("kind") != KIND_BATCH:
+        raise ValueError(f"item {data.get('id')!r} is not a batch")
+    data["tenant"] = data.pop("batch_tenant", "")
+    return BatchRecord.model_validate(data)
+
+
+def item_size(item: dict[str, Any]) -> int:
+    """An upper-bound estimate of a DynamoDB item's size in bytes (names + values)."""
+
+    def size(value: Any) -> int:
+        if isinstance(value, dict) and len(value) == 1:
+            ((kind, inner),) = value.items()
+            if kind in {"S", "N"}:
+                return len(str(inner).encode())
+            if kind == "B":
+                return len(inner)
+            if kind in {"BOOL", "NULL"}:
+                return 1
+            if kind == "M":
+                return 3 + sum(len(k.encode()) + 1 + size(v) for k, v in inner.items())
+            if kind == "L":
+                return 3 + sum(1 + size(v) for v in inner)
+            if kind in {"SS", "NS", "BS"}:
+                return sum(len(str(v).encode()) for v in inner)
+        return len(str(value).encode())
+
+    return sum(len(name.encode()) + size(value) for name, value in item.items())

@@ -1,0 +1,166 @@
+"""The invocation store's AWS resources in moto: table (exact template layout), bucket, DLQ.
+
+``invocation_tables`` creates them in the clean per-test account (``aws_endpoint``),
+points the settings at them (env vars, as ``template.yaml`` does) and resets the
+store singleton. A later change may build these from ``template.yaml`` instead; the
+layout here mirrors it: PK ``id``; GSIs ``by-tenant`` (tenant, created_at) and
+``by-batch`` (batch_id, created_at), both projecting ALL; TTL on ``expires_at``.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from agents import aws
+from agents.config import get_settings
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+
+#: moto's DynamoDB backend methods that read or write items.
+_ITEM_OPERATIONS = (
+    "put_item",
+    "get_item",
+    "update_item",
+    "delete_item",
+    "query",
+    "scan",
+    "transact_write_items",
+)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def linearizable_dynamodb() -> Iterator[None]:
+    """Make moto's DynamoDB item operations atomic, as DynamoDB's are.
+
+    moto server answers requests on concurrent threads and evaluates a
+    ``ConditionExpression`` and applies the write without a lock, so two
+    concurrent conditional writes can both succeed (observed: two owners
+    claiming one invocation). Real DynamoDB serialises writes per item; the
+    exactly-once tests need that. The server runs in this process, so one lock
+    around the backend's item operations restores it.
+    """
+    from moto.dynamodb.models import DynamoDBBackend
+
+    lock = threading.RLock()
+    saved: dict[str, Callable[..., Any]] = {}
+    for name in _ITEM_OPERATIONS:
+        original = getattr(DynamoDBBackend, name)
+        saved[name] = original
+
+        def locked(*args: Any, _original: Callable[..., Any] = original, **kwargs: Any) -> Any:
+            with lock:
+                return _original(*args, **kwargs)
+
+        setattr(DynamoDBBackend, name, functools.wraps(original)(locked))
+    try:
+        yield
+    finally:
+        for name, original in saved.items():
+            setattr(DynamoDBBackend, name, original)
+
+
+@dataclass(frozen=True)
+class InvocationStack:
+    table: str
+    bucket: str
+    payload_prefix: str
+    dlq_url: str
+    queue_url: str
+
+
+def create_invocations_table(dynamodb: DynamoDBClient, name: str) -> None:
+    """The ``InvocationsTable`` layout of template.yaml."""
+    dynamodb.create_table(
+        TableName=name,
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[
+            {"AttributeName": "id", "AttributeType": "S"},
+            {"AttributeName": "tenant", "AttributeType": "S"},
+            {"AttributeName": "batch_id", "AttributeType": "S"},
+            {"AttributeName": "created_at", "AttributeType": "S"},
+        ],
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": "by-tenant",
+                "KeySchema": [
+                    {"AttributeName": "tenant", "KeyType": "HASH"},
+                    {"AttributeName": "created_at", "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            },
+            {
+                "IndexName": "by-batch",
+                "KeySchema": [
+                    {"AttributeName": "batch_id", "KeyType": "HASH"},
+                    {"AttributeName": "created_at", "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            },
+        ],
+    )
+    dynamodb.update_time_to_live(
+        TableName=name,
+        TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires_at"},
+    )
+
+
+@pytest.fixture
+def invocation_tables(
+    aws_endpoint: str, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[InvocationStack]:
+    from agents.store import reset_store
+
+    table, bucket = "agw-invocations", "agw-test-bucket"
+    create_invocations_table(aws.client("dynamodb"), table)
+    s3 = aws.client("s3")
+    if not any(b["Name"] == bucket for b in s3.list_buckets().get("Buckets", [])):
+        s3.create_bucket(Bucket=bucket)
+    sqs = aws.client("sqs")
+    dlq_url = sqs.create_queue(QueueName="agw-dlq")["QueueUrl"]
+    queue_url = sqs.create_queue(QueueName="agw-invocations")["QueueUrl"]
+    env = {
+        "INVOCATIONS_TABLE": table,
+        "PAYLOAD_BUCKET": bucket,
+        "PAYLOAD_PREFIX": "payloads/",
+        "DLQ_URL": dlq_url,
+        "INVOCATION_QUEUE_URL": queue_url,
+    }
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    get_settings.cache_clear()
+    reset_store()
+    try:
+        yield InvocationStack(table, bucket, "payloads/", dlq_url, queue_url)
+    finally:
+        reset_store()
+        get_settings.cache_clear()
+
+
+def drain_queue(queue_url: str, *, rounds: int = 5) -> list[str]:
+    """Receive (and delete) every message body currently on a queue (bounded)."""
+    sqs = aws.client("sqs")
+    bodies: list[str] = []
+    empty = 0
+    for _ in range(rounds * 10):
+        response = sqs.receive_message(
+            QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0
+        )
+        messages = response.get("Messages", [])
+        if not messages:
+            empty += 1
+            if empty >= rounds:
+                break
+            continue
+        for message in messages:
+            bodies.append(message["Body"])
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+    return bodies

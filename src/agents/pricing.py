@@ -1,0 +1,148 @@
+"""Model prices (USD per million tokens) and the cost estimate of a run.
+
+One table, :data:`PRICES`, keyed by model id (a dated snapshot such as
+``claude-sonnet-4-5-20250929`` matches its undated id by prefix). The
+``MODEL_PRICES`` setting (JSON, ``{"<model id or prefix>": {"input": 3,
+"output": 15, "cache_write": 3.75, "cache_read": 0.3}}``) is merged over it;
+``cache_write`` / ``cache_read`` default to 1.25x / 0.1x ``input`` when left
+out. A model in neither is priced by its family word (``opus``, ``sonnet``,
+``haiku``) at the highest price known for that family, else at
+:data:`DEFAULT_PRICE` (the most expensive row), so an estimate errs high, never low.
+
+Cache writes are priced at the 5-minute rate (the runner only uses 5-minute
+ephemeral breakpoints).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from agents.types import Usage
+
+if TYPE_CHECKING:
+    from agents.config import Settings
+
+__all__ = [
+    "DEFAULT_PRICE",
+    "FAMILY_PRICES",
+    "PRICES",
+    "ModelPrice",
+    "PriceSource",
+    "estimate_cost",
+    "price_for",
+]
+
+_PER_TOKEN = 1 / 1_000_000
+CACHE_WRITE_FACTOR = 1.25
+CACHE_READ_FACTOR = 0.1
+
+PriceSource = Literal["override", "table", "family", "default"]
+
+
+class ModelPrice(BaseModel):
+    """USD per million tokens."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    input: float = Field(ge=0)
+    output: float = Field(ge=0)
+    cache_write: float = Field(default=-1.0)
+    cache_read: float = Field(default=-1.0)
+
+    @model_validator(mode="after")
+    def _derived(self) -> ModelPrice:
+        if self.cache_write < 0:
+            object.__setattr__(self, "cache_write", round(self.input * CACHE_WRITE_FACTOR, 6))
+        if self.cache_read < 0:
+            object.__setattr__(self, "cache_read", round(self.input * CACHE_READ_FACTOR, 6))
+        return self
+
+    def cost(self, usage: Usage) -> float:
+        return (
+            usage.input_tokens * self.input
+            + usage.output_tokens * self.output
+            + usage.cache_creation_input_tokens * self.cache_write
+            + usage.cache_read_input_tokens * self.cache_read
+        ) * _PER_TOKEN
+
+
+def _p(input_: float, output: float) -> ModelPrice:
+    return ModelPrice(input=input_, output=output)
+
+
+#: Published list prices (USD / MTok: input, output; cache write 1.25x, read 0.1x input).
+PRICES: dict[str, ModelPrice] = {
+    "claude-opus-4-6": _p(5, 25),
+    "claude-opus-4-5": _p(5, 25),
+    "claude-opus-4-1": _p(15, 75),
+    "claude-opus-4-0": _p(15, 75),
+    "claude-opus-4-20250514": _p(15, 75),
+    "claude-3-opus": _p(15, 75),
+    "claude-sonnet-4-6": _p(3, 15),
+    "claude-sonnet-4-5": _p(3, 15),
+    "claude-sonnet-4-0": _p(3, 15),
+    "claude-sonnet-4-20250514": _p(3, 15),
+    "claude-3-7-sonnet": _p(3, 15),
+    "claude-3-5-sonnet": _p(3, 15),
+    "claude-haiku-4-5": _p(1, 5),
+    "claude-3-5-haiku": _p(0.8, 4),
+    "claude-3-haiku": _p(0.25, 1.25),
+}
+
+#: Unknown ids of a known family: the highest price known for that family.
+FAMILY_PRICES: dict[str, ModelPrice] = {
+    "opus": _p(15, 75),
+    "sonnet": _p(3, 15),
+    "haiku": _p(1, 5),
+}
+
+#: Anything else: the most expensive row of the table.
+DEFAULT_PRICE: ModelPrice = _p(15, 75)
+
+_FAMILY_WORD = re.compile(r"(?<![a-z])(" + "|".join(FAMILY_PRICES) + r")(?![a-z])")
+
+
+def _overrides(settings: Settings | None) -> dict[str, ModelPrice]:
+    if settings is None:
+        from agents.config import get_settings
+
+        settings = get_settings()
+    found: dict[str, ModelPrice] = {}
+    for model, row in settings.model_prices.items():
+        try:
+            found[model.strip()] = ModelPrice.model_validate(row)
+        except ValidationError as exc:
+            from agents.config import ConfigError
+
+            raise ConfigError(f"MODEL_PRICES[{model!r}] is invalid: {exc}") from None
+    return found
+
+
+def _lookup(model: str, table: dict[str, ModelPrice]) -> ModelPrice | None:
+    if model in table:
+        return table[model]
+    prefixes = [key for key in table if model.startswith(key + "-") or model.startswith(key + "@")]
+    return table[max(prefixes, key=len)] if prefixes else None
+
+
+def price_for(model: str, settings: Settings | None = None) -> tuple[ModelPrice, PriceSource]:
+    """The price row for ``model`` and where it came from."""
+    override = _lookup(model, _overrides(settings))
+    if override is not None:
+        return override, "override"
+    row = _lookup(model, PRICES)
+    if row is not None:
+        return row, "table"
+    family = _FAMILY_WORD.search(model.lower())
+    if family is not None:
+        return FAMILY_PRICES[family.group(1)], "family"
+    return DEFAULT_PRICE, "default"
+
+
+def estimate_cost(model: str, usage: Usage, settings: Settings | None = None) -> float:
+    """Estimated USD cost of ``usage`` on ``model`` (cache reads and writes included)."""
+    price, _ = price_for(model, settings)
+    return round(price.cost(usage), 8)

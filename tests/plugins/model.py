@@ -1,0 +1,98 @@
+"""The fake Messages API on loopback: every model call in the tests is real HTTP.
+
+``fake_model_server`` (session) runs one :class:`FakeAnthropicServer`;
+``fake_model`` (per test) resets its faults, stats, request log and prompt
+cache over its HTTP control API, points the SDK at it (``ANTHROPIC_BASE_URL``,
+``ANTHROPIC_API_KEY``) and forgets the runner's cached client. It yields a
+:class:`FakeModel` handle for fault injection and stats.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import urllib.request
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from local.fake_anthropic import FakeAnthropicServer
+
+FAKE_API_KEY = "sk-ant-test-FAKEKEY-0123456789"
+_ENV = (
+    "ANTHROPIC_BASE_URL",
+    "ANTHROPIC_API_KEY",
+    "ANTHROPIC_API_KEY_SECRET",
+    "ANTHROPIC_AUTH_TOKEN",
+)
+
+
+class FakeModel:
+    """A handle on the running fake: its URL and its HTTP control endpoints."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.api_key = FAKE_API_KEY
+
+    def _call(self, method: str, path: str, payload: Any = None) -> Any:
+        data = None if payload is None else json.dumps(payload).encode()
+        request = urllib.request.Request(
+            self.url + path, data=data, method=method, headers={"content-type": "application/json"}
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return json.loads(response.read())
+
+    def fault(self, **spec: Any) -> Any:
+        """``POST /_fake/faults`` with ``spec`` (e.g. ``fault(status=529, count=2)``)."""
+        return self._call("POST", "/_fake/faults", spec)
+
+    def faults(self) -> list[dict[str, Any]]:
+        active: list[dict[str, Any]] = self._call("GET", "/_fake/faults")["active"]
+        return active
+
+    def stats(self) -> dict[str, Any]:
+        stats: dict[str, Any] = self._call("GET", "/_fake/stats")
+        return stats
+
+    def requests(self, limit: int = 10) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = self._call("GET", f"/_fake/requests?limit={limit}")[
+            "requests"
+        ]
+        return found
+
+    def reset(self) -> None:
+        self._call("POST", "/_fake/reset", {})
+
+
+@pytest.fixture(scope="session")
+def fake_model_server() -> Iterator[FakeAnthropicServer]:
+    server = FakeAnthropicServer(host="127.0.0.1", port=0).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def fake_model(fake_model_server: FakeAnthropicServer) -> Iterator[FakeModel]:
+    from agents.runner import reset_runner
+
+    handle = FakeModel(fake_model_server.url)
+    handle.reset()
+    saved = {name: os.environ.get(name) for name in _ENV}
+    for name in _ENV:
+        os.environ.pop(name, None)
+    os.environ["ANTHROPIC_BASE_URL"] = handle.url
+    os.environ["ANTHROPIC_API_KEY"] = FAKE_API_KEY
+    reset_runner()
+    try:
+        yield handle
+    finally:
+        handle.reset()
+        reset_runner()
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value

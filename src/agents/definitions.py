@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import itertools
 import math
 import re
 from pathlib import Path
 from typing import Any
 
 import yaml
+from frontmatter.default_handlers import YAMLHandler
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
 from agents.contracts import InputContract, OutputContract, check_input, check_output
@@ -268,6 +270,7 @@ def _decode(raw: str | bytes, ctx: _Ctx) -> str:
 
 
 _FLATTENED = re.compile(r"---[ \t]+\S")
+_FM_BOUNDARY: re.Pattern[str] = YAMLHandler.FM_BOUNDARY
 
 
 def _parse(raw: str | bytes, ctx: _Ctx, source: DefinitionSource | None) -> AgentDefinition:
@@ -296,13 +299,16 @@ def _parse(raw: str | bytes, ctx: _Ctx, source: DefinitionSource | None) -> Agen
             line=1,
             hint="start the file with ---, then name:/description:/model: lines, then ---",
         )
-    close = next((i for i in range(1, len(lines)) if lines[i].rstrip() in ("---", "...")), None)
-    if close is None:
+    # python-frontmatter's YAML handler defines the '---' boundaries; the YAML is
+    # loaded below (not by the handler) so errors keep file-accurate line numbers.
+    boundaries = list(itertools.islice(_FM_BOUNDARY.finditer(text), 2))
+    if len(boundaries) < 2:
         raise ctx.error(
             "the YAML frontmatter is not closed",
             line=1,
             hint="add a line containing only --- after the last frontmatter field",
         )
+    close = text.count("\n", 0, boundaries[1].start())
     fm_lines = lines[1:close]
     fm_text = "\n".join(fm_lines)
     data, fm_text = _load_yaml(fm_text, ctx)

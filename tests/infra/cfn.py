@@ -1,0 +1,160 @@
+"""Helpers for the infrastructure tests: read template.yaml, find the tools venvs.
+
+The template uses CloudFormation's short-form tags (``!Ref``, ``!Sub``...). The loader
+turns each into its long form (``{"Ref": ...}``, ``{"Fn::Sub": ...}``) so tests read the
+same structure CloudFormation does.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE = ROOT / "template.yaml"
+
+#: Where ``make tools`` puts SAM CLI + cfn-lint and checkov (two venvs: their pins clash).
+TOOLS_DIR = Path(os.environ.get("AGW_TOOLS_DIR", str(ROOT / ".tools")))
+
+
+class _CfnLoader(yaml.SafeLoader):
+    """SafeLoader that knows CloudFormation's short-form intrinsic tags."""
+
+
+def _intrinsic(loader: yaml.SafeLoader, tag_suffix: str, node: yaml.Node) -> dict[str, Any]:
+    name = "Ref" if tag_suffix == "Ref" else f"Fn::{tag_suffix}"
+    value: Any
+    if isinstance(node, yaml.ScalarNode):
+        value = loader.construct_scalar(node)
+        if tag_suffix == "GetAtt":
+            value = str(value).split(".", 1)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
+    return {name: value}
+
+
+_CfnLoader.add_multi_constructor("!", _intrinsic)
+
+
+def parse(text: str) -> dict[str, Any]:
+    """Parse CloudFormation YAML (short-form tags become long-form dicts)."""
+    data = yaml.load(text, Loader=_CfnLoader)  # a SafeLoader subclass
+    assert isinstance(data, dict)
+    return data
+
+
+@cache
+def template() -> dict[str, Any]:
+    """template.yaml, parsed once per test session (callers must not mutate it)."""
+    return parse(TEMPLATE.read_text(encoding="utf-8"))
+
+
+def resources(of_type: str | None = None) -> dict[str, dict[str, Any]]:
+    res: dict[str, dict[str, Any]] = template()["Resources"]
+    return {k: v for k, v in res.items() if of_type is None or v["Type"] == of_type}
+
+
+def function_properties(logical_id: str) -> dict[str, Any]:
+    """A function's properties with ``Globals.Function`` merged in (SAM's merge rules:
+    maps merge key by key, the function wins; lists and scalars are replaced)."""
+    globals_fn: dict[str, Any] = template().get("Globals", {}).get("Function", {})
+    own: dict[str, Any] = resources()[logical_id]["Properties"]
+    merged: dict[str, Any] = _merge(globals_fn, own)
+    return merged
+
+
+def _merge(base: Any, override: Any) -> Any:
+    if isinstance(base, dict) and isinstance(override, dict):
+        merged = dict(base)
+        for key, value in override.items():
+            merged[key] = _merge(base[key], value) if key in base else value
+        return merged
+    return override
+
+
+def parameter_defaults() -> dict[str, str]:
+    params: dict[str, dict[str, Any]] = template().get("Parameters", {})
+    return {name: str(p.get("Default", "")) for name, p in params.items()}
+
+
+_SUB_VAR = re.compile(r"\$\{([^}!]+)\}")
+
+
+def canonical(value: Any) -> str:
+    """A resource reference as a comparable string: ``{"Fn::GetAtt": ["T", "Arn"]}`` ->
+    ``<T>``, ``{"Fn::Sub": "${B.Arn}/agents/*"}`` -> ``<B>/agents/*``, ``{"Ref": "P"}`` ->
+    ``<P>``. Attribute names other than Arn are kept (``<Q.QueueName>``)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict) and len(value) == 1:
+        ((fn, arg),) = value.items()
+        if fn == "Ref":
+            return f"<{arg}>"
+        if fn == "Fn::GetAtt":
+            target, attribute = arg if isinstance(arg, list) else str(arg).split(".", 1)
+            return f"<{target}>" if attribute == "Arn" else f"<{target}.{attribute}>"
+        if fn == "Fn::Sub" and isinstance(arg, str):
+            return _SUB_VAR.sub(lambda m: "<" + m.group(1).removesuffix(".Arn") + ">", arg)
+    raise AssertionError(f"cannot canonicalise resource reference {value!r}")
+
+
+def resolve_env(variables: dict[str, Any]) -> dict[str, str]:
+    """Environment values as the function would see them with the parameter defaults;
+    references to resources become recognisable placeholders (``<InvocationsTable>``)."""
+    defaults = parameter_defaults()
+    out: dict[str, str] = {}
+    for name, value in variables.items():
+        if isinstance(value, dict) and set(value) == {"Ref"} and value["Ref"] in defaults:
+            out[name] = defaults[value["Ref"]]
+        else:
+            out[name] = canonical(value)
+    return out
+
+
+def tool(venv: str, executable: str) -> Path:
+    """An executable from a tools venv, or a failure that says how to get it."""
+    path = TOOLS_DIR / venv / "bin" / executable
+    assert path.exists(), (
+        f"{path} is missing: run `make tools` (make test and make pytest do it first)"
+    )
+    return path
+
+
+def tool_env() -> dict[str, str]:
+    """Environment for SAM CLI / cfn-lint / checkov: no telemetry, no update checks."""
+    env = dict(os.environ)
+    env.update(
+        {
+            "SAM_CLI_TELEMETRY": "0",
+            "SAM_CLI_DISABLE_UPDATE_CHECK": "1",
+            "CHECKOV_RUN_SCA_PACKAGE_SCAN_V2": "false",
+            "BC_SKIP_MAPPING": "TRUE",
+            "AWS_DEFAULT_REGION": env.get("AWS_DEFAULT_REGION", "us-east-1"),
+        }
+    )
+    # The venvs are self-contained; a caller's venv must not leak in.
+    env.pop("PYTHONPATH", None)
+    env.pop("VIRTUAL_ENV", None)
+    return env
+
+
+def run_tool(
+    args: list[str], *, timeout: float, cwd: Path = ROOT
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        args,
+        cwd=cwd,
+        env=tool_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )

@@ -1,0 +1,94 @@
+"""Every AWS call each function makes, and on what: the one table behind the IAM policies.
+
+``test_template_consistency`` checks that each function's execution role in
+template.yaml allows exactly these (action, resource) pairs: nothing missing (the call
+would fail with AccessDenied in AWS, where moto never checks) and nothing extra (least
+privilege). When the code starts making a new call, add a row here and the statement
+to the function's role in template.yaml; the test fails until both agree.
+
+Resources use the canonical form of ``tests/infra/cfn.py::canonical``: ``<Logical>``
+is the ARN of a template resource, ``<Logical>/index/*`` a sub-resource, ``<Param>``
+a template parameter.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+
+class Call(NamedTuple):
+    action: str
+    resource: str
+    why: str
+
+
+BUCKET = "<AgentsBucket>"
+AGENT_OBJECTS = "<AgentsBucket>/agents/*"
+PAYLOAD_OBJECTS = "<AgentsBucket>/payloads/*"
+INVOCATIONS = "<InvocationsTable>"
+INVOCATION_INDEXES = "<InvocationsTable>/index/*"
+IDEMPOTENCY = "<IdempotencyTable>"
+QUEUE = "<InvocationQueue>"
+DLQ = "<DeadLetterQueue>"
+SECRET = (
+    "arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>"
+    ":secret:<AnthropicApiKeySecretName>-??????"
+)
+
+#: S3 prefixes the policies are scoped to; the functions' AGENTS_PREFIX/PAYLOAD_PREFIX
+#: environment must agree (checked).
+AGENTS_PREFIX = "agents/"
+PAYLOAD_PREFIX = "payloads/"
+
+_PLATFORM = (
+    Call("logs:CreateLogStream", "<{fn}LogGroup>", "Lambda writes the function's logs"),
+    Call("logs:PutLogEvents", "<{fn}LogGroup>", "Lambda writes the function's logs"),
+    Call("xray:PutTraceSegments", "*", "active tracing (no resource-level permissions)"),
+    Call("xray:PutTelemetryRecords", "*", "active tracing (no resource-level permissions)"),
+)
+
+_CORE = (
+    # agents.registry: definitions under s3://$AGENTS_BUCKET/$AGENTS_PREFIX
+    Call("s3:GetObject", AGENT_OBJECTS, "registry: read a definition (ETag revalidation)"),
+    Call("s3:GetObjectVersion", AGENT_OBJECTS, "registry: read a pinned S3 object version"),
+    Call("s3:ListBucket", BUCKET, "registry: list agents (prefix agents/)"),
+    Call("s3:ListBucketVersions", BUCKET, "registry: list a definition's versions"),
+    # agents.store: payloads too large for a DynamoDB item
+    Call("s3:PutObject", PAYLOAD_OBJECTS, "store: offload a large input/output"),
+    Call("s3:GetObject", PAYLOAD_OBJECTS, "store: read an offloaded input/output"),
+    # agents.store: invocation and batch records
+    Call("dynamodb:GetItem", INVOCATIONS, "store: read an invocation or batch"),
+    Call("dynamodb:PutItem", INVOCATIONS, "store: create an invocation or batch"),
+    Call("dynamodb:UpdateItem", INVOCATIONS, "store: state transitions, lease, cancel"),
+    Call("dynamodb:Query", INVOCATION_INDEXES, "store: by-tenant and by-batch listings"),
+    # Powertools idempotency (DynamoDBPersistenceLayer)
+    Call("dynamodb:GetItem", IDEMPOTENCY, "idempotency: read a record"),
+    Call("dynamodb:PutItem", IDEMPOTENCY, "idempotency: claim a key (conditional put)"),
+    Call("dynamodb:UpdateItem", IDEMPOTENCY, "idempotency: save the result"),
+    Call("dynamodb:DeleteItem", IDEMPOTENCY, "idempotency: release a key after a failure"),
+    # failures are sent to the DLQ explicitly, exactly once
+    Call("sqs:SendMessage", DLQ, "DLQ message for a FAILED invocation (also SendMessageBatch)"),
+    # agents.secrets: Powertools parameters get_secret, cached
+    Call("secretsmanager:GetSecretValue", SECRET, "the Anthropic API key"),
+)
+
+#: logical id of the function -> every call its role must allow, and nothing more.
+CALLS: dict[str, tuple[Call, ...]] = {
+    "ApiFunction": (
+        *(c._replace(resource=c.resource.format(fn="ApiFunction")) for c in _PLATFORM),
+        *_CORE,
+        Call("sqs:SendMessage", QUEUE, "enqueue async runs and batches (also SendMessageBatch)"),
+    ),
+    "WorkerFunction": (
+        *(c._replace(resource=c.resource.format(fn="WorkerFunction")) for c in _PLATFORM),
+        *_CORE,
+        # the SQS event source mapping polls with the function's role
+        Call("sqs:ReceiveMessage", QUEUE, "event source mapping: poll"),
+        Call("sqs:DeleteMessage", QUEUE, "event source mapping: delete processed messages"),
+        Call("sqs:GetQueueAttributes", QUEUE, "event source mapping: queue attributes"),
+        Call("sqs:ChangeMessageVisibility", QUEUE, "worker: back off a retryable record"),
+    ),
+}
+
+#: Statements allowed on Resource "*" (the action supports no resource-level permission).
+WILDCARD_ACTIONS = frozenset({"xray:PutTraceSegments", "xray:PutTelemetryRecords"})

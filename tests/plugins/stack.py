@@ -9,62 +9,28 @@ layout here mirrors it: PK ``id``; GSIs ``by-tenant`` (tenant, created_at) and
 
 from __future__ import annotations
 
-import functools
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
 
 from agents import aws
 from agents.config import get_settings
+from local.moto_patches import make_dynamodb_linearizable, restore_dynamodb
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 
-#: moto's DynamoDB backend methods that read or write items.
-_ITEM_OPERATIONS = (
-    "put_item",
-    "get_item",
-    "update_item",
-    "delete_item",
-    "query",
-    "scan",
-    "transact_write_items",
-)
-
-
 @pytest.fixture(scope="session", autouse=True)
 def linearizable_dynamodb() -> Iterator[None]:
-    """Make moto's DynamoDB item operations atomic, as DynamoDB's are.
-
-    moto server answers requests on concurrent threads and evaluates a
-    ``ConditionExpression`` and applies the write without a lock, so two
-    concurrent conditional writes can both succeed (observed: two owners
-    claiming one invocation). Real DynamoDB serialises writes per item; the
-    exactly-once tests need that. The server runs in this process, so one lock
-    around the backend's item operations restores it.
-    """
-    from moto.dynamodb.models import DynamoDBBackend
-
-    lock = threading.RLock()
-    saved: dict[str, Callable[..., Any]] = {}
-    for name in _ITEM_OPERATIONS:
-        original = getattr(DynamoDBBackend, name)
-        saved[name] = original
-
-        def locked(*args: Any, _original: Callable[..., Any] = original, **kwargs: Any) -> Any:
-            with lock:
-                return _original(*args, **kwargs)
-
-        setattr(DynamoDBBackend, name, functools.wraps(original)(locked))
+    """moto's conditional writes made atomic, as DynamoDB's are (see local.moto_patches)."""
+    make_dynamodb_linearizable()
     try:
         yield
     finally:
-        for name, original in saved.items():
-            setattr(DynamoDBBackend, name, original)
+        restore_dynamodb()
 
 
 @dataclass(frozen=True)

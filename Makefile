@@ -81,3 +81,8 @@ push-agents: $(STAMP) ## lint definitions/ and upload them to the deployed stack
 	@set -e; read -r bucket prefix < <($(BIN)/python -c 'import sys, boto3; s = boto3.client("cloudformation").describe_stacks(StackName=sys.argv[1])["Stacks"][0]; o = {x["OutputKey"]: x["OutputValue"] for x in s.get("Outputs", [])}; print(o["AgentsBucketName"], o["AgentsPrefix"])' "$(STACK_NAME)"); \
 		echo "pushing definitions/ to s3://$$bucket/$$prefix (stack $(STACK_NAME))"; \
 		$(BIN)/agw agents push definitions/ --bucket "$$bucket" --prefix "$$prefix"
+
+.PHONY: openapi
+
+openapi: $(STAMP) ## regenerate docs/openapi.json from the API handler's routes and models
+	$(BIN)/python -c 'import pathlib; from handlers.api import openapi_document; pathlib.Path("docs/openapi.json").write_text(openapi_document() + "\n")'

@@ -1,3 +1,10 @@
 """Shared fixtures live in ``tests/plugins/`` (one module per concern)."""
 
-pytest_plugins = ["tests.plugins.aws"]
+pytest_plugins = [
+    "tests.plugins.aws",
+    "tests.plugins.model",
+    "tests.plugins.agents",
+    "tests.plugins.stack",
+    "tests.plugins.local_stack",
+    "tests.plugins.api",
+]

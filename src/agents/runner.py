@@ -69,6 +69,7 @@ __all__ = [
     "classify_model_error",
     "get_runner",
     "plan_max_retries",
+    "preflight",
     "reset_runner",
 ]
 
@@ -745,6 +746,28 @@ def _bounded(work: Callable[[], T], guard: _CallGuard) -> T:
         guard.cancelled.set()
         raise _Cancelled("the model call outlived its time budget")
     return future.result()
+
+
+def preflight(
+    definition: AgentDefinition,
+    input_text: str,
+    *,
+    context: Mapping[str, Any] | None = None,
+    max_tokens: int | None = None,
+    settings: Settings | None = None,
+) -> None:
+    """The request checks :meth:`Runner.run` makes before any model call, without the call.
+
+    The API runs them before it writes a record, so a caller's mistake (unknown model alias,
+    ``max_tokens`` out of range, bad context names, input-contract violation, oversized
+    input) is a 4xx with nothing stored. Raises what ``run`` would raise.
+    """
+    from agents.models import resolve_model
+
+    settings = settings or get_settings()
+    resolve_model(definition.model, settings)
+    Runner._max_tokens(max_tokens, settings)
+    Runner._user_turn(definition, input_text, context, settings)
 
 
 # --- the container's runner -----------------------------------------------------------

@@ -1,0 +1,253 @@
+"""Request and response models of the HTTP API (the OpenAPI document is generated from them).
+
+Pydantic v2 models only; no Lambda event shapes. :mod:`agents.service` takes the request
+models and returns the response models; :mod:`handlers.api` declares them on its routes so
+Powertools validates requests and documents every schema in ``/openapi.json``.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from agents.contracts import InputContract, OutputContract
+from agents.records import InvocationMode, InvocationView
+from agents.types import InvocationStatus
+
+__all__ = [
+    "API_TITLE",
+    "API_VERSION",
+    "MAX_IDEMPOTENCY_KEY_LENGTH",
+    "AgentList",
+    "AgentView",
+    "BatchItem",
+    "BatchItemRef",
+    "BatchRequest",
+    "BatchSubmitted",
+    "BatchView",
+    "FieldError",
+    "Health",
+    "InvalidAgent",
+    "InvocationList",
+    "InvocationMode",
+    "InvocationView",
+    "InvokeRequest",
+    "Problem",
+    "StatusCounts",
+]
+
+API_TITLE = "agent-gateway"
+#: The API contract's version (``info.version`` of the OpenAPI document).
+API_VERSION = "1.0.0"
+
+MAX_IDEMPOTENCY_KEY_LENGTH = 255
+#: Visible ASCII (0x21-0x7E), 1 to 255 characters.
+IDEMPOTENCY_KEY_RE = re.compile(r"[\x21-\x7e]{1,255}\Z")
+MAX_METADATA_ENTRIES = 32
+MAX_METADATA_KEY_CHARS = 128
+MAX_METADATA_VALUE_CHARS = 1024
+
+
+def _check_metadata(value: dict[str, str]) -> dict[str, str]:
+    if len(value) > MAX_METADATA_ENTRIES:
+        raise ValueError(f"at most {MAX_METADATA_ENTRIES} metadata entries")
+    for key, item in value.items():
+        if not 1 <= len(key) <= MAX_METADATA_KEY_CHARS:
+            raise ValueError(f"metadata keys are 1 to {MAX_METADATA_KEY_CHARS} characters")
+        if len(item) > MAX_METADATA_VALUE_CHARS:
+            raise ValueError(f"metadata values are at most {MAX_METADATA_VALUE_CHARS} characters")
+    return value
+
+
+class _Request(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+
+
+# --- requests --------------------------------------------------------------------------
+
+
+class InvokeRequest(_Request):
+    """Body of ``POST /agents/{name}/invocations``."""
+
+    input: str = Field(min_length=1, description="The request text given to the agent.")
+    context: dict[str, Any] | None = Field(
+        default=None,
+        description="Named inputs, checked against the agent's input contract "
+        "(`input_schema.required_context` / `optional_context`).",
+    )
+    max_tokens: int | None = Field(
+        default=None,
+        ge=1,
+        description="Upper bound of output tokens (default and maximum are deployment settings).",
+    )
+    metadata: dict[str, str] = Field(
+        default_factory=dict,
+        description=f"Caller labels kept on the record (at most {MAX_METADATA_ENTRIES} entries).",
+    )
+    version: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=128,
+        description="Pin the agent definition's frontmatter `version` (default: the latest).",
+    )
+    mode: Literal["sync", "async"] | None = Field(
+        default=None,
+        description="`async` queues the run (same as the `Prefer: respond-async` header).",
+    )
+
+    _metadata = field_validator("metadata")(_check_metadata)
+
+
+class BatchItem(_Request):
+    """One input of a batch."""
+
+    input: str = Field(min_length=1)
+    context: dict[str, Any] | None = None
+    metadata: dict[str, str] = Field(default_factory=dict)
+    idempotency_key: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=MAX_IDEMPOTENCY_KEY_LENGTH,
+        pattern=r"^[\x21-\x7e]+$",
+        description="Unique within the batch; makes the item's invocation id deterministic.",
+    )
+
+    _metadata = field_validator("metadata")(_check_metadata)
+
+
+class BatchRequest(_Request):
+    """Body of ``POST /batches``: many inputs for one agent."""
+
+    agent: str = Field(min_length=1, max_length=128, description="The agent's name.")
+    items: list[BatchItem] = Field(min_length=1, description="The inputs (bounded per deployment).")
+    max_tokens: int | None = Field(default=None, ge=1)
+    version: str | None = Field(default=None, min_length=1, max_length=128)
+    metadata: dict[str, str] = Field(default_factory=dict, description="Labels of the batch.")
+
+    _metadata = field_validator("metadata")(_check_metadata)
+
+
+# --- responses -------------------------------------------------------------------------
+
+
+class InvocationList(BaseModel):
+    """A page of the caller's invocations (payloads left out: read one invocation for them)."""
+
+    items: list[InvocationView]
+    next_cursor: str | None = Field(
+        default=None, description="Pass as `cursor` for the next page; absent on the last page."
+    )
+    next: str | None = Field(default=None, description="The next page's URL path, if any.")
+
+
+class StatusCounts(BaseModel):
+    QUEUED: int = 0
+    RUNNING: int = 0
+    SUCCEEDED: int = 0
+    FAILED: int = 0
+    CANCELLED: int = 0
+
+    @property
+    def terminal(self) -> int:
+        return self.SUCCEEDED + self.FAILED + self.CANCELLED
+
+    @classmethod
+    def from_counts(cls, counts: dict[InvocationStatus, int]) -> StatusCounts:
+        return cls(**{status.value: counts.get(status, 0) for status in InvocationStatus})
+
+
+class BatchView(BaseModel):
+    """A batch and its progress (counts by status of its invocations)."""
+
+    id: str
+    agent: str
+    agent_version: str | None = None
+    item_count: int
+    counts: StatusCounts
+    done: bool = Field(description="True once every item is SUCCEEDED, FAILED or CANCELLED.")
+    metadata: dict[str, str] = Field(default_factory=dict)
+    created_at: str
+    links: dict[str, str] = Field(
+        description="`self`; `results`: the batch's invocations (`GET /invocations?batch_id=`); "
+        "`failed`: only its FAILED ones."
+    )
+
+
+class BatchItemRef(BaseModel):
+    index: int
+    invocation_id: str
+    idempotency_key: str | None = None
+    status: InvocationStatus
+
+
+class BatchSubmitted(BatchView):
+    """``POST /batches`` answer: the batch and the invocation id of each item, in order."""
+
+    items: list[BatchItemRef] | None = Field(
+        default=None, description="Item -> invocation id (omitted on a replay of a huge batch)."
+    )
+
+
+class AgentView(BaseModel):
+    """An agent definition's metadata and contracts (never its prompt, bucket or key)."""
+
+    name: str
+    description: str = ""
+    model: str | None = Field(default=None, description="As written in the definition.")
+    resolved_model: str | None = Field(
+        default=None, description="The model id runs use (after alias resolution)."
+    )
+    version: str | None = None
+    tools: list[str] = Field(default_factory=list)
+    color: str | None = None
+    last_updated: str | None = None
+    etag: str | None = None
+    version_id: str | None = Field(default=None, description="The S3 object version id.")
+    input_contract: InputContract | None = None
+    output_contract: OutputContract | None = None
+
+
+class InvalidAgent(BaseModel):
+    """A definition in the registry that does not load (``GET /agents/{name}`` says why)."""
+
+    name: str
+    error_type: str
+    detail: str
+    line: int | None = None
+    hint: str | None = None
+
+
+class AgentList(BaseModel):
+    items: list[AgentView]
+    invalid: list[InvalidAgent] = Field(default_factory=list)
+
+
+class Health(BaseModel):
+    status: Literal["ok"] = "ok"
+    service: str = API_TITLE
+    version: str = API_VERSION
+
+
+class FieldError(BaseModel):
+    """One request validation error."""
+
+    loc: list[str | int]
+    type: str
+    msg: str
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem document (``application/problem+json``)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str = Field(description="`/problems/<error_type>`; the table is in docs/api.md.")
+    title: str
+    status: int
+    detail: str
+    instance: str | None = Field(default=None, description="The request path.")
+    invocation_id: str | None = None
+    request_id: str | None = None
+    errors: list[FieldError] | None = None

@@ -9,8 +9,6 @@ import re
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from agents.service import error_classes
 from handlers.api import app, openapi_document
 

@@ -48,8 +48,8 @@ pytest: $(STAMP) $(TOOLS_STAMP) ## the pytest suite only (infra tests use .tools
 
 test: lint typecheck pytest ## everything CI runs: ruff, mypy strict, pytest
 
-dev: $(STAMP) ## run the whole stack locally
-	$(BIN)/agw agents lint definitions/
+dev: $(STAMP) ## run the whole stack locally (agw dev; DEV_ARGS="--no-demo --port 3001" ...)
+	$(BIN)/agw dev $(DEV_ARGS)
 
 $(TOOLS_STAMP):
 	@test -n "$(PYTHON)" || { echo "error: no python3.11+ found" >&2; exit 1; }
@@ -86,3 +86,13 @@ push-agents: $(STAMP) ## lint definitions/ and upload them to the deployed stack
 
 openapi: $(STAMP) ## regenerate docs/openapi.json from the API handler's routes and models
 	$(BIN)/python -c 'import pathlib; from handlers.api import openapi_document; pathlib.Path("docs/openapi.json").write_text(openapi_document() + "\n")'
+
+.PHONY: bench
+
+bench: $(STAMP) $(TOOLS_STAMP) ## every benchmark, one table (also written to .bench/last.md); < 5 min
+	$(BIN)/python -m bench $(BENCH_ARGS)
+
+.PHONY: reliability
+
+reliability: $(STAMP) ## the reliability/security suite at full size, prints its table (< 5 min)
+	$(BIN)/python -m bench.reliability $(RELIABILITY_ARGS)

@@ -184,7 +184,7 @@ class ApiGatewayShim:
             owner = shim
 
         try:
-            server = ThreadingHTTPServer((self.host, self.port), RequestHandler)
+            server = _ShimServer((self.host, self.port), RequestHandler)
         except OSError as exc:
             if exc.errno == errno.EADDRINUSE:
                 raise PortInUseError("the API", self.host, self.port, "--port") from None
@@ -503,6 +503,12 @@ def _proxy_response(outcome: Any) -> tuple[int, list[tuple[str, str]], bytes]:
     else:
         payload = body.encode("utf-8")
     return status, headers, payload
+
+
+class _ShimServer(ThreadingHTTPServer):
+    #: listen() backlog: socketserver's default of 5 resets connections when dozens of
+    #: clients connect at once (the reliability suite's 50 concurrent requests).
+    request_queue_size = 128
 
 
 class _ProxyRequestHandler(BaseHTTPRequestHandler):

@@ -128,6 +128,9 @@ class MotoServer:
         # Bind here (werkzeug would print and sys.exit on a taken port), then
         # hand the listening socket to werkzeug.
         listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        # As http.server and werkzeug do: a restart must not fail on the previous
+        # server's connections lingering in TIME_WAIT (only a live listener conflicts).
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             listener.bind((self.host, self.port))
             listener.listen(128)

@@ -125,6 +125,11 @@ class FaultSpec(BaseModel):
     refusal: bool = False
     refusal_reason: str | None = None
     rate: float | None = Field(default=None, ge=0, le=1)
+    #: Answer with exactly this many characters (the offline answer, then filler lines),
+    #: whatever ``max_tokens`` says: a stand-in for a very long answer.
+    output_chars: int | None = Field(default=None, ge=1, le=8_000_000)
+    #: Wait this long before each streamed text delta (a slow, trickling stream).
+    delta_delay_s: float | None = Field(default=None, ge=0, le=5)
     statuses: list[int] | None = None
     kinds: list[FaultKind] | None = None
     seed: int | None = None
@@ -139,15 +144,17 @@ class FaultSpec(BaseModel):
             self.omit_sections is not None,
             self.refusal,
             self.rate is not None,
+            self.output_chars is not None or self.delta_delay_s is not None,
         ]
         if sum(kinds) > 1:
             raise ValueError(
-                "one fault per request: status, cut_stream, omit_sections, refusal or rate"
+                "one fault per request: status, cut_stream, omit_sections, refusal, rate or "
+                "output_chars/delta_delay_s"
             )
         if sum(kinds) == 0 and self.latency_s is None:
             raise ValueError(
                 "nothing to inject: give status, latency_s, cut_stream, omit_sections, "
-                "refusal, rate or reset"
+                "refusal, rate, output_chars, delta_delay_s or reset"
             )
         if self.rate is not None:
             kinds_wanted = self.kinds or ["status"]
@@ -180,6 +187,8 @@ class _ActiveFault:
             return "omit_sections"
         if spec.refusal:
             return "refusal"
+        if spec.output_chars is not None or spec.delta_delay_s is not None:
+            return "shape"
         return "latency"
 
     def live(self) -> bool:
@@ -211,6 +220,8 @@ class CallPlan:
     cut_after_deltas: int | None = None
     omit_sections: list[str] = field(default_factory=list)
     refusal: str | None = None
+    output_chars: int | None = None
+    delta_delay_s: float = 0.0
     injected: list[str] = field(default_factory=list)
 
 
@@ -294,6 +305,11 @@ class FaultBook:
                         plan.omit_sections = list(fault.spec.omit_sections or [])
                         fault.consume()
                         plan.injected.append("omit_sections")
+                    elif fault.kind == "shape" and "shape" not in plan.injected:
+                        plan.output_chars = fault.spec.output_chars
+                        plan.delta_delay_s = fault.spec.delta_delay_s or 0.0
+                        fault.consume()
+                        plan.injected.append("shape")
             self._faults = [fault for fault in self._faults if fault.live()]
         return plan
 
@@ -536,6 +552,21 @@ def offline_answer(body: dict[str, Any], omit: list[str]) -> str:
     if instruction.verdict_line and verdict and "verdict" not in omitted:
         lines += [_fill_verdict(instruction.verdict_line, verdict), ""]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def sized_answer(text: str, chars: int) -> str:
+    """``text`` cut or padded with numbered filler lines to exactly ``chars`` characters."""
+    if len(text) >= chars:
+        return text[:chars]
+    parts = [text]
+    size = len(text)
+    number = 0
+    while size < chars:
+        number += 1
+        line = f"Offline filler line {number:07d}: padding a long answer to the size asked for.\n"
+        parts.append(line)
+        size += len(line)
+    return "".join(parts)[:chars]
 
 
 def _split_deltas(text: str, size: int = 48) -> Iterator[str]:
@@ -793,7 +824,9 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             text = offline_answer(body, plan.omit_sections)
             stop_reason = "end_turn"
-        if estimate_tokens(text) > max_tokens:
+        if plan.output_chars is not None:
+            text = sized_answer(text, plan.output_chars)
+        elif estimate_tokens(text) > max_tokens:
             text = text[: max_tokens * CHARS_PER_TOKEN]
             stop_reason = "max_tokens"
             stop_details = None
@@ -887,7 +920,8 @@ class _Handler(BaseHTTPRequestHandler):
                 record["cut"] = True
                 self.close_connection = True
                 return
-            if owner.delta_delay_s and owner.stopping.wait(owner.delta_delay_s):
+            delay = plan.delta_delay_s or owner.delta_delay_s
+            if delay and owner.stopping.wait(delay):
                 self.close_connection = True
                 return
             self._sse(
@@ -935,6 +969,8 @@ def _default_message(status: int) -> str:
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    #: listen() backlog (socketserver's default of 5 resets bursts of concurrent callers).
+    request_queue_size = 128
     block_on_close = False
     allow_reuse_address = True
     owner: FakeAnthropicServer

@@ -7,4 +7,7 @@ pytest_plugins = [
     "tests.plugins.stack",
     "tests.plugins.local_stack",
     "tests.plugins.api",
+    "tests.plugins.dev_stack",
+    "tests.plugins.reliability",
+    "tests.plugins.worker",
 ]

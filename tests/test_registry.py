@@ -193,11 +193,16 @@ def test_pin_s3_version_id(reg: AgentRegistry, agents_bucket: str, s3_calls: S3C
     assert v1.source.version_id
     _put(agents_bucket, "code-reviewer-fast", REVIEWER.replace("version: 1.0.0", "version: 2.0.0"))
     s3_calls.reset()
-    pinned = reg.get("code-reviewer-fast", version_id=v1.source.version_id)
+    # The latest read remembered its object version: a run pinned to it downloads nothing.
+    assert reg.get("code-reviewer-fast", version_id=v1.source.version_id) is v1
+    assert s3_calls.calls == []
+    # A container that never read that version fetches it once, then caches it for good.
+    other = AgentRegistry(agents_bucket, "agents/", ttl_seconds=60)
+    pinned = other.get("code-reviewer-fast", version_id=v1.source.version_id)
     assert pinned.version == "1.0.0"
     assert s3_calls.calls == [("GetObject", 200)]
     s3_calls.reset()
-    assert reg.get("code-reviewer-fast", version_id=v1.source.version_id) is pinned
+    assert other.get("code-reviewer-fast", version_id=v1.source.version_id) is pinned
     assert s3_calls.calls == []  # an object version never changes: cached for good
 
 

@@ -232,7 +232,15 @@ class AgentRegistry:
                 return entry.result()
             new = self._entry(name, key, fetched, now)
             self._latest[name] = new
+            self._remember_version(name, new.definition)
             return new.result()
+
+    def _remember_version(self, name: str, definition: AgentDefinition | None) -> None:
+        """A latest read is also that object version's read: a run pinned to the version the
+        request was checked against (the API pins every run) then costs no second download."""
+        source = definition.source if definition is not None else None
+        if source is not None and source.version_id and source.version_id != "null":
+            self._by_version_id.setdefault((name, source.version_id), definition)  # type: ignore[arg-type]
 
     def _refresh_if_same(self, name: str, etag: str) -> None:
         """A listing that shows the cached ETag counts as a revalidation."""

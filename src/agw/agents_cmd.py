@@ -1,4 +1,5 @@
-"""``agw agents lint|push``: check and publish agent definitions."""
+"""``agw agents lint|push``: check and publish agent definitions;
+``agw agents list|show``: the deployed registry, through the API."""
 
 from __future__ import annotations
 
@@ -13,7 +14,9 @@ from agw.lint import LintReport
 def register(nouns: Any) -> None:
     """Add the ``agents`` noun to the top-level ``agw`` subparsers."""
     parser: argparse.ArgumentParser = nouns.add_parser(
-        "agents", help="lint and push agent definitions", description=__doc__
+        "agents",
+        help="lint and push agent definitions; list and show the API's agents",
+        description=__doc__,
     )
     verbs = parser.add_subparsers(dest="verb", metavar="<verb>", required=True)
 
@@ -39,6 +42,27 @@ def register(nouns: Any) -> None:
     push.add_argument("--force", action="store_true", help="upload even unchanged files")
     push.add_argument("--json", action="store_true", help="print a machine-readable report")
     push.set_defaults(handler=_push)
+
+    from agw.client_cli import add_client_arguments
+
+    listing = verbs.add_parser(
+        "list",
+        help="the API's agents: name, model, version, contracts (GET /agents)",
+        description="List the agents the API serves (and definitions that do not load).",
+    )
+    listing.add_argument("--json", action="store_true", help="print the API's JSON")
+    add_client_arguments(listing)
+    listing.set_defaults(handler=_list)
+
+    show = verbs.add_parser(
+        "show",
+        help="one agent's metadata and input/output contracts (GET /agents/NAME)",
+        description="Show one agent as the API serves it (never its prompt).",
+    )
+    show.add_argument("name", metavar="NAME")
+    show.add_argument("--json", action="store_true", help="print the API's JSON")
+    add_client_arguments(show)
+    show.set_defaults(handler=_show)
 
 
 def _print_findings(report: LintReport) -> None:
@@ -84,3 +108,82 @@ def _push(args: argparse.Namespace) -> int:
             etag = item.etag.strip('"')
             print(f"{item.name:<{width}}  {item.version or '-':<10}  {etag}{state}")
     return 0 if report.ok else 1
+
+
+def _list(args: argparse.Namespace) -> int:
+    from agw.client_cli import run_api_command
+
+    return run_api_command(args, _list_agents)
+
+
+def _list_agents(client: Any, args: argparse.Namespace) -> int:
+    from agw.client_cli import print_json
+
+    data = client.list_agents()
+    if args.json:
+        print_json(data)
+        return 0
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(show_edge=False, pad_edge=False)
+    for column in ("name", "model", "resolved", "version", "required context", "sections"):
+        table.add_column(column, no_wrap=True)
+    for agent in data.get("items", []):
+        inputs = agent.get("input_contract") or {}
+        outputs = agent.get("output_contract") or {}
+        table.add_row(
+            str(agent.get("name")),
+            str(agent.get("model") or "-"),
+            str(agent.get("resolved_model") or "-"),
+            str(agent.get("version") or "-"),
+            ", ".join(str(c.get("name")) for c in inputs.get("required_context") or []) or "-",
+            str(len(outputs.get("required_sections") or [])),
+        )
+    Console(width=None if sys.stdout.isatty() else 200).print(table)
+    for bad in data.get("invalid", []):
+        print(
+            f"agw: warning: {bad.get('name')} does not load: {bad.get('error_type')}: "
+            f"{bad.get('detail')}",
+            file=sys.stderr,
+        )
+    return 0
+
+
+def _show(args: argparse.Namespace) -> int:
+    from agw.client_cli import run_api_command
+
+    return run_api_command(args, _show_agent)
+
+
+def _show_agent(client: Any, args: argparse.Namespace) -> int:
+    from agw.client_cli import print_json
+
+    agent = client.get_agent(args.name)
+    if args.json:
+        print_json(agent)
+        return 0
+    print(f"{agent.get('name')}  {agent.get('version') or ''}".rstrip())
+    if agent.get("description"):
+        print(f"  {agent['description']}")
+    print(f"  model: {agent.get('model') or '-'} -> {agent.get('resolved_model') or '-'}")
+    if agent.get("tools"):
+        print(f"  tools: {', '.join(agent['tools'])}")
+    if agent.get("last_updated"):
+        print(f"  last updated: {agent['last_updated']}")
+    inputs = agent.get("input_contract") or {}
+    for kind in ("required_context", "optional_context"):
+        for item in inputs.get(kind) or []:
+            label = "required" if kind == "required_context" else "optional"
+            description = f": {item['description']}" if item.get("description") else ""
+            print(f"  context {item.get('name')} ({item.get('type')}, {label}){description}")
+    outputs = agent.get("output_contract") or {}
+    for section in outputs.get("required_sections") or []:
+        when = section.get("required_when")
+        rule = "required" if section.get("required") else "optional"
+        if when:
+            rule = f"required when {json.dumps(when)}"
+        print(f"  section {section.get('name')} ({rule}): {section.get('pattern')}")
+    if outputs.get("verdict_values"):
+        print(f"  verdicts: {' | '.join(outputs['verdict_values'])}")
+    return 0

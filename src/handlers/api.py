@@ -17,6 +17,7 @@ import base64
 import hashlib
 import json
 import os
+import re
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -809,19 +810,57 @@ def _is_json(content_type: str | None) -> bool:
     return media == JSON or (media.startswith("application/") and media.endswith("+json"))
 
 
+#: JSON nesting a body may have (objects and arrays): DynamoDB stores at most 32 levels.
+MAX_JSON_DEPTH = 32
+#: A JSON string literal (the unrolled-loop form: linear time on megabyte strings).
+_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
+_NOT_BRACKETS = re.compile(r"[^\[\]{}]+")
+
+
+def _json_depth(text: str) -> int:
+    """The deepest object/array nesting in ``text`` (brackets inside strings ignored)."""
+    brackets = _NOT_BRACKETS.sub("", _JSON_STRING.sub("", text))
+    depth = deepest = 0
+    for char in brackets:
+        if char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        else:
+            depth -= 1
+    return deepest
+
+
+def _body_problem(event: Mapping[str, Any]) -> GatewayError | None:
+    """A JSON body that cannot be parsed safely: not UTF-8, or nested too deeply (the
+    parser and the serialiser would hit their recursion limits: a 500 otherwise)."""
+    body = event.get("body")
+    if not isinstance(body, str) or not body:
+        return None
+    try:
+        text = (
+            base64.b64decode(body, validate=True).decode() if event.get("isBase64Encoded") else body
+        )
+    except (ValueError, UnicodeDecodeError):
+        return BadRequest("the request body is not valid UTF-8")
+    if _json_depth(text) > MAX_JSON_DEPTH:
+        return BadRequest(
+            f"the JSON body is nested more than {MAX_JSON_DEPTH} levels deep", limit=MAX_JSON_DEPTH
+        )
+    return None
+
+
 def _precheck(event: Mapping[str, Any], request_id: str | None) -> dict[str, Any] | None:
-    """413 / 415 before routing (request validation would parse the body first)."""
+    """413 / 415 / 400 before routing (request validation would parse the body first)."""
     path = str(event.get("path") or "")
     limit = get_settings().max_request_bytes
     error: GatewayError | None = None
+    body_method = str(event.get("httpMethod", "")).upper() in _BODY_METHODS
     if _body_size(event) > limit:
         error = PayloadTooLarge(f"the request body is over {limit} bytes", limit=limit)
-    elif (
-        str(event.get("httpMethod", "")).upper() in _BODY_METHODS
-        and event.get("body")
-        and not _is_json(_header(event, "content-type"))
-    ):
+    elif body_method and event.get("body") and not _is_json(_header(event, "content-type")):
         error = _unsupported_media_type()
+    elif body_method:
+        error = _body_problem(event)
     if error is None:
         return None
     failure = Failure.from_exception(error)

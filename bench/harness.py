@@ -1,0 +1,301 @@
+"""The local stack the request benchmarks drive in-process, and a botocore call counter.
+
+:class:`LocalStack` = moto server on loopback with ``template.yaml``'s resources
+(:class:`local.aws_stack.LocalAwsStack`), the fake Messages API, ``definitions/`` pushed
+to the agents bucket, the functions' environment applied to this process (the local
+stack's own ``patched_environ``). Requests go straight to the handlers as API Gateway
+proxy events built by the API shim's own event builder (no HTTP server) and SQS events
+built by the poller's.
+
+:class:`CallCounter` counts AWS calls with botocore's event system: ``before-call`` on
+each client's ``meta.events`` (every operation, with its service), ``after-call`` for
+S3 ``GetObject`` answers that carried a body (HTTP 200, not a 304).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import sys
+import uuid
+from collections import Counter
+from collections.abc import Iterator, Mapping
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from local.aws_stack import StackDescription
+    from local.fake_anthropic import FakeAnthropicServer
+    from local.sqs_poller import SqsPoller
+    from local.template import FunctionSpec, Template
+
+__all__ = ["ApiAnswer", "ApiCaller", "CallCounter", "LocalStack", "reset_singletons"]
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFINITIONS = ROOT / "definitions"
+BENCH_API_KEY = "agw-bench-api-key-0000000000000000"
+BENCH_TENANT = "bench-tenant"
+_SINGLETONS = (
+    ("agents.runner", "reset_runner"),
+    ("agents.store", "reset_store"),
+    ("agents.registry", "reset_registry"),
+    ("agents.service", "reset_service"),
+    ("handlers.api", "reset_idempotency"),
+)
+
+
+def reset_singletons() -> None:
+    """Forget every per-container singleton (a new "container")."""
+    from local.runtime import reset_project_caches
+
+    reset_project_caches()
+    for module_name, function in _SINGLETONS:
+        module = sys.modules.get(module_name)
+        reset = getattr(module, function, None) if module is not None else None
+        if callable(reset):
+            reset()
+
+
+@dataclass
+class ApiAnswer:
+    status: int
+    headers: dict[str, str]
+    body: Any
+
+
+@dataclass
+class CallCounter:
+    """AWS calls made through the clients it is attached to, in order."""
+
+    calls: list[str] = field(default_factory=list)
+    s3_body_downloads: int = 0
+    _attached: set[int] = field(default_factory=set)
+
+    def attach(self, client: Any) -> None:
+        if id(client) in self._attached:
+            return
+        self._attached.add(id(client))
+        client.meta.events.register("before-call", self._before_call)
+        client.meta.events.register("after-call.s3.GetObject", self._after_get_object)
+
+    def attach_project_clients(self) -> int:
+        """Attach to every client ``agents.aws`` holds; returns how many were new."""
+        from agents import aws
+
+        before = len(self._attached)
+        for client in list(aws._clients.values()):
+            self.attach(client)
+        return len(self._attached) - before
+
+    def _before_call(self, model: Any, **_: Any) -> None:
+        self.calls.append(f"{model.service_model.service_name}.{model.name}")
+
+    def _after_get_object(self, http_response: Any, **_: Any) -> None:
+        if getattr(http_response, "status_code", 0) == 200:
+            self.s3_body_downloads += 1
+
+    def reset(self) -> None:
+        self.calls.clear()
+        self.s3_body_downloads = 0
+
+    @contextmanager
+    def measure(self) -> Iterator[CallCounter]:
+        """Count the calls of one step (clients created during it are reported, not missed)."""
+        self.attach_project_clients()
+        self.reset()
+        yield self
+        if self.attach_project_clients():
+            raise RuntimeError(
+                "a new AWS client was created during a measured step; warm the path up first"
+            )
+
+    def summary(self) -> str:
+        counts = Counter(self.calls)
+        return ", ".join(f"{op} x{n}" if n > 1 else op for op, n in counts.items()) or "none"
+
+
+class ApiCaller:
+    """API Gateway proxy events for the template's API (built by the local API shim's own
+    event builder; no server) sent to ``handlers.api.handler`` in-process."""
+
+    def __init__(self, template: Template) -> None:
+        from local.apigw import ApiGatewayShim
+
+        self.shim = ApiGatewayShim.from_template(
+            template, ["ApiFunction"], api_keys={BENCH_API_KEY: BENCH_TENANT}
+        )
+
+    def event(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> tuple[dict[str, Any], FunctionSpec, str]:
+        found = self.shim.route(method, path)
+        if found is None:
+            raise ValueError(f"no route for {method} {path}")
+        route, params = found
+        raw = json.dumps(body).encode() if body is not None else b""
+        all_headers = [("x-api-key", BENCH_API_KEY), ("Accept", "application/json")]
+        if body is not None:
+            all_headers.append(("Content-Type", "application/json"))
+        all_headers.extend((headers or {}).items())
+        request_id = str(uuid.uuid4())
+        event = self.shim.build_event(
+            method=method,
+            target=path,
+            headers=all_headers,
+            body=raw,
+            source_ip="127.0.0.1",
+            route=route,
+            path_parameters=params,
+            api_key=BENCH_API_KEY,
+            request_id=request_id,
+        )
+        return event, self.shim.functions[route.function_logical_id], request_id
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> ApiAnswer:
+        from handlers.api import handler
+        from local.lambda_context import context_for
+
+        event, function, request_id = self.event(method, path, body, headers)
+        with contextlib.redirect_stdout(io.StringIO()):  # EMF metrics lines
+            response = handler(event, context_for(function, request_id=request_id))
+        text = response.get("body") or ""
+        return ApiAnswer(
+            int(response["statusCode"]),
+            {k: str(v) for k, v in (response.get("headers") or {}).items()},
+            json.loads(text) if text else None,
+        )
+
+
+class LocalStack:
+    """The template's AWS (moto server) + the fake model + pushed definitions, in-process."""
+
+    def __init__(self, template: Path = ROOT / "template.yaml") -> None:
+        self.template_path = template
+        self._stack = ExitStack()
+        self.description: StackDescription | None = None
+        self.template: Template | None = None
+        self.model: FakeAnthropicServer | None = None
+        self.caller: ApiCaller | None = None
+        self.poller: SqsPoller | None = None
+        self.env: dict[str, str] = {}
+
+    def __enter__(self) -> LocalStack:
+        try:
+            self._start()
+        except BaseException:
+            self._stack.close()
+            raise
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stack.close()
+        reset_singletons()
+
+    def _start(self) -> None:
+        from local.aws_stack import LocalAwsStack
+        from local.fake_anthropic import FakeAnthropicServer
+        from local.invoke import OFFLINE_API_KEY
+        from local.runtime import patched_environ
+        from local.sqs_poller import SqsPoller
+
+        aws = LocalAwsStack(self.template_path, port=0)
+        self.description = self._stack.enter_context(aws)
+        self.template = aws.template
+        self.model = FakeAnthropicServer().start()
+        self._stack.callback(self.model.stop)
+        env, _ = self.description.merged_environment(
+            {"ANTHROPIC_BASE_URL": self.model.url, "ANTHROPIC_API_KEY": OFFLINE_API_KEY}
+        )
+        env.setdefault("POWERTOOLS_METRICS_NAMESPACE", "AgentGatewayBench")
+        env["POWERTOOLS_LOG_LEVEL"] = "WARNING"
+        self.env = env
+        self._stack.enter_context(patched_environ(env))
+        self._stack.callback(reset_singletons)
+        reset_singletons()
+        self._push_definitions()
+        self.caller = ApiCaller(self.template)
+        if (ROOT / "src" / "handlers" / "worker.py").is_file():
+            self.poller = SqsPoller.from_template(self.template)
+        self._quiet_logs()
+
+    def _push_definitions(self) -> None:
+        import boto3
+
+        from agents.config import Settings
+        from agw.push import push_paths
+
+        assert self.description is not None
+        s3 = boto3.session.Session(region_name=self.description.region).client(
+            "s3", endpoint_url=self.description.endpoint_url
+        )
+        report, _ = push_paths(
+            [str(DEFINITIONS)],
+            self.env["AGENTS_BUCKET"],
+            self.env.get("AGENTS_PREFIX", "agents/"),
+            s3=s3,
+            settings=Settings.from_env(self.env),
+        )
+        if not report.ok:
+            raise RuntimeError("definitions/ has lint errors; run `agw agents lint definitions/`")
+
+    @staticmethod
+    def _quiet_logs() -> None:
+        from agents.observability import logger
+
+        logger.setLevel("WARNING")
+
+    # --- requests -----------------------------------------------------------------
+
+    def api(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> ApiAnswer:
+        """One request through ``handlers.api.handler`` (in-process)."""
+        assert self.caller is not None
+        return self.caller.call(method, path, body, headers)
+
+    def receive(self, max_messages: int = 10) -> list[Any]:
+        """Messages waiting on the invocation queue (read with a client of our own)."""
+        import boto3
+
+        assert self.description is not None
+        queue = self.env["INVOCATION_QUEUE_URL"]
+        sqs = boto3.session.Session(region_name=self.description.region).client(
+            "sqs", endpoint_url=self.description.endpoint_url
+        )
+        messages: list[Any] = []
+        for _ in range(5):
+            got = sqs.receive_message(
+                QueueUrl=queue, MaxNumberOfMessages=max_messages, WaitTimeSeconds=1
+            ).get("Messages", [])
+            messages.extend(got)
+            if messages:
+                break
+        return messages
+
+    def worker(self, messages: list[Any]) -> Any:
+        """One SQS batch through ``handlers.worker.handler`` (in-process)."""
+        from local.lambda_context import context_for
+        from local.runtime import load_handler
+
+        if self.poller is None:
+            raise RuntimeError("src/handlers/worker.py does not exist yet")
+        handler = load_handler(self.poller.function)
+        with contextlib.redirect_stdout(io.StringIO()):  # EMF metrics lines
+            return handler(self.poller.event_for(messages), context_for(self.poller.function))

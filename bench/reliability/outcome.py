@@ -1,0 +1,49 @@
+"""What a scenario returns: its figures (counts) and the checks it made on them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["Outcome"]
+
+
+@dataclass
+class Outcome:
+    """One scenario's result: ``figures`` are counts; ``checks`` name each expectation."""
+
+    scenario: str
+    title: str
+    figures: dict[str, Any] = field(default_factory=dict)
+    checks: dict[str, bool] = field(default_factory=dict)
+    seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+    def check(self, name: str, ok: bool) -> bool:
+        self.checks[name] = bool(ok)
+        return bool(ok)
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.checks) and all(self.checks.values())
+
+    @property
+    def failed(self) -> list[str]:
+        return [name for name, ok in self.checks.items() if not ok]
+
+    def __getitem__(self, name: str) -> Any:
+        return self.figures[name]
+
+    def summary(self) -> str:
+        return ", ".join(f"{key} {value}" for key, value in self.figures.items())
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "scenario": self.scenario,
+            "title": self.title,
+            "figures": self.figures,
+            "checks": self.checks,
+            "ok": self.ok,
+            "seconds": round(self.seconds, 1),
+            "notes": self.notes,
+        }

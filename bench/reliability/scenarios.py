@@ -1,0 +1,112 @@
+"""The ten scenarios in order, their full sizes, and the table they print."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from bench.reliability import api_scenarios, fuzz, secrets, worker_scenarios
+from bench.reliability.harness import Harness
+from bench.reliability.outcome import Outcome
+
+__all__ = ["SCENARIOS", "Scenario", "render_table", "run_scenarios"]
+
+
+def _n(full: int, scale: float, floor: int) -> int:
+    return max(floor, math.ceil(full * scale))
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    title: str
+    #: ``run(harness, scale)``; ``None`` harness for scenarios that start their own stack.
+    run: Callable[[Harness | None, float], Outcome]
+    own_stack: bool = False
+
+
+def _h(harness: Harness | None) -> Harness:
+    if harness is None:
+        raise RuntimeError("this scenario needs the shared harness")
+    return harness
+
+
+SCENARIOS: tuple[Scenario, ...] = (
+    Scenario(
+        "idempotency-race",
+        "1. Idempotency race",
+        lambda h, s: api_scenarios.idempotency_race(_h(h), concurrency=_n(50, s, 10)),
+    ),
+    Scenario(
+        "at-least-once",
+        "2. At-least-once delivery",
+        lambda h, s: worker_scenarios.at_least_once(_h(h), jobs=_n(100, s, 10)),
+    ),
+    Scenario(
+        "chaos",
+        "3. Chaos",
+        lambda h, s: worker_scenarios.chaos(
+            _h(h), jobs=_n(200, s, 20), transient_jobs=_n(100, s, 20)
+        ),
+    ),
+    Scenario("poison", "4. Poison messages", lambda h, s: worker_scenarios.poison(_h(h))),
+    Scenario("fuzzing", "5. Fuzzing", lambda h, s: fuzz.fuzz(_h(h), cases=_n(500, s, 100))),
+    Scenario(
+        "tenant-isolation",
+        "6. Tenant isolation",
+        lambda h, s: api_scenarios.tenant_isolation(_h(h)),
+    ),
+    Scenario(
+        "secrets",
+        "7. Secrets and data hygiene",
+        lambda h, s: secrets.secrets_hygiene(),
+        own_stack=True,
+    ),
+    Scenario("hostile-input", "8. Hostile input", lambda h, s: api_scenarios.hostile_input(_h(h))),
+    Scenario("limits", "9. Limits", lambda h, s: api_scenarios.limits(_h(h))),
+    Scenario(
+        "crash-recovery", "10. Crash recovery", lambda h, s: worker_scenarios.crash_recovery(_h(h))
+    ),
+)
+
+
+def run_scenarios(
+    names: Sequence[str] | None = None,
+    *,
+    scale: float = 1.0,
+    progress: Callable[[str], None] | None = None,
+) -> list[Outcome]:
+    """Run the named scenarios (all by default) on one shared stack, in order."""
+    chosen = [s for s in SCENARIOS if names is None or s.name in names]
+    outcomes: list[Outcome] = []
+    shared = [s for s in chosen if not s.own_stack]
+    harness = Harness().start() if shared else None
+    try:
+        for scenario in chosen:
+            if progress:
+                progress(f"running {scenario.title} ...")
+            try:
+                outcome = scenario.run(None if scenario.own_stack else harness, scale)
+            except Exception as exc:  # one broken scenario must not hide the others
+                outcome = Outcome(scenario.name, scenario.title)
+                outcome.check("ran", False)
+                outcome.notes.append(f"{type(exc).__name__}: {exc}")
+            if progress:
+                progress(f"  {'ok' if outcome.ok else 'FAILED'} in {outcome.seconds:.1f} s")
+            outcomes.append(outcome)
+    finally:
+        if harness is not None:
+            harness.stop()
+    return outcomes
+
+
+def render_table(outcomes: Sequence[Outcome]) -> str:
+    """A Markdown table: scenario, figures (counts), checks passed, seconds."""
+    header = "| scenario | figures | checks | s |\n|---|---|---|---|"
+    rows = [
+        f"| {o.title} | {o.summary().replace('|', '/')} | {sum(o.checks.values())}/{len(o.checks)}"
+        f"{'' if o.ok else ' **FAILED**'} | {o.seconds:.0f} |"
+        for o in outcomes
+    ]
+    return "\n".join([header, *rows])

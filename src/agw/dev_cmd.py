@@ -1,0 +1,211 @@
+"""``agw dev`` (``make dev``): the whole stack on loopback, no Docker, no AWS account.
+
+Starts moto (the AWS) with template.yaml's tables, queues, DLQ and bucket,
+pushes ``definitions/``, the model (the Anthropic API when ANTHROPIC_API_KEY is
+set, else the offline fake Messages API), the API Gateway shim in front of the
+API function and the SQS poller feeding the worker. Prints the API URL, the
+local API key(s) and a ready-to-paste curl, runs one demo invocation of the
+flagship agent (unless --no-demo), then prints exactly one line
+``READY <api-url>`` on stdout. Ctrl-C (SIGINT) or SIGTERM stops everything.
+
+State lives in moto's memory: stopping forgets every invocation.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from types import FrameType
+from typing import TYPE_CHECKING, Any, TextIO
+
+if TYPE_CHECKING:
+    from local.dev import DevInfo
+
+_DEMO_LINES = 14
+# The defaults of local.dev (kept here so `agw --help` does not import the local stack;
+# tests/test_dev_cli.py checks they agree).
+DEFAULT_API_PORT = 3000
+DEFAULT_AWS_PORT = 5050
+DEFAULT_MODEL_PORT = 8899
+
+
+def register(nouns: Any) -> None:
+    """Add the ``dev`` command to the top-level ``agw`` subparsers."""
+    parser: argparse.ArgumentParser = nouns.add_parser(
+        "dev",
+        help="run the whole stack locally (moto, model, API, worker)",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=DEFAULT_API_PORT,
+        metavar="N",
+        help=f"the API's port (default {DEFAULT_API_PORT}; 0 = a free port)",
+    )
+    parser.add_argument(
+        "--aws-port",
+        type=int,
+        default=DEFAULT_AWS_PORT,
+        metavar="N",
+        help=f"moto server's port (default {DEFAULT_AWS_PORT}; 0 = a free port)",
+    )
+    parser.add_argument(
+        "--model-port",
+        type=int,
+        default=DEFAULT_MODEL_PORT,
+        metavar="N",
+        help=f"the fake Messages API's port (default {DEFAULT_MODEL_PORT}; "
+        "ignored when ANTHROPIC_API_KEY is set)",
+    )
+    parser.add_argument(
+        "--api-key",
+        action="append",
+        metavar="KEY",
+        help="an API key the local API accepts (repeatable; each key is its own tenant; "
+        "default: one generated key)",
+    )
+    parser.add_argument(
+        "--no-demo", action="store_true", help="skip the demo invocation (READY comes sooner)"
+    )
+    parser.add_argument("--template", default="template.yaml", help="default: template.yaml")
+    parser.add_argument(
+        "--definitions", default="definitions", help="folder pushed to the bucket (definitions)"
+    )
+    parser.add_argument(
+        "--info-file",
+        metavar="PATH",
+        help="for scripts: write the stack's URLs, keys and resource names as JSON (before READY)",
+    )
+    parser.add_argument("--verbose", action="store_true", help="log every moto/model request")
+    parser.set_defaults(handler=_handler)
+
+
+def _handler(args: argparse.Namespace) -> int:
+    import logging
+
+    from local.aws_stack import PortInUseError
+    from local.dev import DevStack, DevStackError
+
+    for flag, port in (
+        ("--port", args.port),
+        ("--aws-port", args.aws_port),
+        ("--model-port", args.model_port),
+    ):
+        if not 0 <= port <= 65535:
+            print(f"agw: error: {flag} must be 0-65535", file=sys.stderr)
+            return 2
+    # stdout is ours (summary + READY); the functions' JSON logs and metrics go to
+    # stderr, like `sam local start-api` prints the container's output.
+    out: TextIO = sys.stdout
+    sys.stdout = sys.stderr
+    logging.basicConfig(level=logging.WARNING, format="agw dev: %(message)s", stream=sys.stderr)
+    stop = threading.Event()
+    started = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        if started.is_set():
+            stop.set()
+        else:  # still starting: unwind start(), which stops what it started
+            raise KeyboardInterrupt
+
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    stack = DevStack(
+        template=args.template,
+        definitions=[args.definitions],
+        api_port=args.port,
+        aws_port=args.aws_port,
+        model_port=args.model_port,
+        api_keys=args.api_key,
+        verbose=args.verbose,
+    )
+    try:
+        try:
+            info = stack.start()
+        except (PortInUseError, DevStackError) as exc:
+            print(f"agw dev: error: {exc}", file=sys.stderr)
+            return 1
+        _announce(info, out)
+        if not args.no_demo:
+            _demo(info, out)
+        started.set()  # from here on a signal means "stop cleanly" (exit 0)
+        if args.info_file:
+            from pathlib import Path
+
+            Path(args.info_file).write_text(info.model_dump_json(indent=2) + "\n")
+        print(f"READY {info.api_url}", file=out, flush=True)
+        while not stop.wait(0.5):
+            pass
+        print("agw dev: stopping...", file=sys.stderr, flush=True)
+        return 0
+    except KeyboardInterrupt:
+        print("agw dev: interrupted", file=sys.stderr)
+        return 130
+    finally:
+        stack.stop()
+        sys.stdout = out
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        print("agw dev: stopped; nothing is left running", file=sys.stderr, flush=True)
+
+
+def _announce(info: DevInfo, out: TextIO) -> None:
+    from local.dev import FLAGSHIP_AGENT
+
+    def say(text: str = "") -> None:
+        print(text, file=out)
+
+    if info.model == "offline":
+        bar = "!" * 78
+        say(bar)
+        say("!! OFFLINE MODEL: ANTHROPIC_API_KEY is not set, so answers come from the local")
+        say(f"!! fake Messages API ({info.model_url}), not from Claude. Every answer says so.")
+        say("!! export ANTHROPIC_API_KEY=... and restart to use the real model.")
+        say(bar)
+    else:
+        say("model: the Anthropic Messages API (ANTHROPIC_API_KEY from your environment)")
+    say()
+    say(f"API         {info.api_url}")
+    for key, tenant in info.tenants.items():
+        say(f"API key     {key}   (tenant {tenant})")
+    say(f"AWS (moto)  {info.aws_url}   stack {info.stack_name}, region {info.region}")
+    say(f"agents      {', '.join(info.agents)}  (pushed to s3://{info.agents_bucket})")
+    say(f"worker      {'polling ' + info.queue_url if info.worker else 'off'}")
+    say("state       in moto's memory for this session: stopping forgets everything")
+    say()
+    say("Try it (synchronous invocation of the flagship agent):")
+    say()
+    say(info.curl_invoke(FLAGSHIP_AGENT))
+    say()
+    say(f"or: AGW_ENDPOINT={info.api_url} AGW_API_KEY={info.api_keys[0]} \\")
+    say(f'      agw invoke {FLAGSHIP_AGENT} "Add a /health endpoint to a FastAPI app"')
+    say()
+    out.flush()
+
+
+def _demo(info: DevInfo, out: TextIO) -> None:
+    from agw.client import AgwClient, ClientError
+    from agw.client_cli import summary_lines
+    from local.dev import DEMO_INPUT, FLAGSHIP_AGENT
+
+    print(f"demo: POST /agents/{FLAGSHIP_AGENT}/invocations ...", file=out, flush=True)
+    try:
+        with AgwClient(info.api_url, info.api_keys[0], timeout_s=60) as client:
+            _, invocation = client.invoke(FLAGSHIP_AGENT, DEMO_INPUT)
+    except ClientError as exc:
+        print(f"demo failed: {exc}", file=out)
+        print("(the stack stays up; fix the cause and try the curl above)", file=out, flush=True)
+        return
+    output = str(invocation.get("output") or "").splitlines()
+    print(file=out)
+    for line in output[:_DEMO_LINES]:
+        print(f"  | {line}", file=out)
+    if len(output) > _DEMO_LINES:
+        print(f"  | ... ({len(output) - _DEMO_LINES} more lines)", file=out)
+    print(file=out)
+    for line in summary_lines(invocation):
+        print(f"demo: {line}", file=out)
+    print(file=out, flush=True)

@@ -1,0 +1,108 @@
+"""``agw invocations list|get|cancel``: the caller's invocations, through the API."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import TYPE_CHECKING, Any
+
+from agw.client_cli import add_client_arguments, run_api_command
+
+if TYPE_CHECKING:
+    from agw.client import AgwClient
+
+STATUSES = ("QUEUED", "RUNNING", "SUCCEEDED", "FAILED", "CANCELLED")
+
+
+def register(nouns: Any) -> None:
+    """Add the ``invocations`` noun to the top-level ``agw`` subparsers."""
+    parser: argparse.ArgumentParser = nouns.add_parser(
+        "invocations", help="list, show and cancel invocations (API)", description=__doc__
+    )
+    verbs = parser.add_subparsers(dest="verb", metavar="<verb>", required=True)
+
+    listing = verbs.add_parser(
+        "list", help="the caller's invocations, newest first (GET /invocations)"
+    )
+    listing.add_argument("--agent", help="only this agent")
+    listing.add_argument("--status", choices=STATUSES, help="only this status")
+    listing.add_argument("--batch", dest="batch_id", metavar="BATCH_ID", help="only this batch")
+    listing.add_argument(
+        "--limit", type=int, default=50, metavar="N", help="at most N (default 50; 0 = all)"
+    )
+    listing.add_argument("--json", action="store_true", help="print JSON lines")
+    add_client_arguments(listing)
+    listing.set_defaults(handler=lambda a: run_api_command(a, _list))
+
+    get = verbs.add_parser("get", help="one invocation with its output (GET /invocations/ID)")
+    get.add_argument("invocation_id", metavar="ID")
+    get.add_argument("--json", action="store_true", help="print the invocation as JSON")
+    add_client_arguments(get)
+    get.set_defaults(handler=lambda a: run_api_command(a, _get))
+
+    cancel = verbs.add_parser("cancel", help="cancel a QUEUED invocation")
+    cancel.add_argument("invocation_id", metavar="ID")
+    cancel.add_argument("--json", action="store_true")
+    add_client_arguments(cancel)
+    cancel.set_defaults(handler=lambda a: run_api_command(a, _cancel))
+
+
+def _list(client: AgwClient, args: argparse.Namespace) -> int:
+    import json
+
+    items = list(
+        client.iter_invocations(
+            max_items=args.limit or None,
+            page_size=min(200, args.limit or 200),
+            agent=args.agent,
+            status=args.status,
+            batch_id=args.batch_id,
+        )
+    )
+    if args.json:
+        for item in items:
+            print(json.dumps(item, ensure_ascii=False))
+        return 0
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(show_edge=False, pad_edge=False)
+    for column in ("id", "agent", "status", "mode", "created", "tokens in/out", "cost"):
+        table.add_column(column, no_wrap=True)
+    for item in items:
+        usage = item.get("usage") or {}
+        table.add_row(
+            str(item.get("id")),
+            str(item.get("agent")),
+            str(item.get("status")),
+            str(item.get("mode") or "-"),
+            str(item.get("created_at") or "-"),
+            f"{usage.get('input_tokens', 0)}/{usage.get('output_tokens', 0)}",
+            f"${float(item.get('cost_usd') or 0):.4f}",
+        )
+    console = Console(width=None if sys.stdout.isatty() else 200)
+    console.print(table)
+    print(f"{len(items)} invocation{'s' if len(items) != 1 else ''}", file=sys.stderr)
+    return 0
+
+
+def _get(client: AgwClient, args: argparse.Namespace) -> int:
+    from agw.client_cli import print_json, render_invocation
+
+    invocation = client.get_invocation(args.invocation_id)
+    if args.json:
+        print_json(invocation)
+    else:
+        render_invocation(invocation)
+    return 0
+
+
+def _cancel(client: AgwClient, args: argparse.Namespace) -> int:
+    from agw.client_cli import print_json
+
+    invocation = client.cancel(args.invocation_id)
+    if args.json:
+        print_json(invocation)
+    else:
+        print(f"{invocation.get('id')} {invocation.get('status')}")
+    return 0

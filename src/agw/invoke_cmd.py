@@ -1,0 +1,116 @@
+"""``agw invoke AGENT "input"``: run an agent through the API (sync, or async with --wait)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import TYPE_CHECKING, Any
+
+from agw.client_cli import add_client_arguments, parse_pairs, run_api_command
+
+if TYPE_CHECKING:
+    from agw.client import AgwClient
+
+
+def register(nouns: Any) -> None:
+    """Add the ``invoke`` command to the top-level ``agw`` subparsers."""
+    parser: argparse.ArgumentParser = nouns.add_parser(
+        "invoke",
+        help="run an agent through the API and print its output",
+        description=(
+            "POST /agents/AGENT/invocations. Prints the output (rendered Markdown in a "
+            "terminal, raw when piped) on stdout, and the status, contract result, usage "
+            "and cost on stderr. API errors are one line on stderr, exit status 1."
+        ),
+    )
+    parser.add_argument("agent", metavar="AGENT", help="the agent's name")
+    parser.add_argument(
+        "input", metavar="INPUT", help="the request text ('-' reads stdin, @FILE reads a file)"
+    )
+    parser.add_argument(
+        "--context",
+        action="append",
+        metavar="NAME=VALUE",
+        help="a named input of the agent's input contract (repeatable)",
+    )
+    parser.add_argument(
+        "--metadata", action="append", metavar="KEY=VALUE", help="a label kept on the record"
+    )
+    parser.add_argument("--max-tokens", type=int, metavar="N", help="output token limit")
+    parser.add_argument("--version", dest="agent_version", help="pin the definition's version")
+    parser.add_argument(
+        "--async",
+        dest="asynchronous",
+        action="store_true",
+        help="queue it (202) and print the invocation id; with --wait, poll until done",
+    )
+    parser.add_argument("--wait", action="store_true", help="with --async: wait for the result")
+    parser.add_argument(
+        "--wait-timeout",
+        type=float,
+        default=900.0,
+        metavar="S",
+        help="give up waiting after S seconds (default 900)",
+    )
+    parser.add_argument("--idempotency-key", metavar="KEY", help="Idempotency-Key header")
+    parser.add_argument("--json", action="store_true", help="print the invocation as JSON")
+    add_client_arguments(parser)
+    parser.set_defaults(handler=_handler)
+
+
+def read_input(value: str) -> str:
+    """``-`` -> stdin, ``@path`` -> the file, else the text itself."""
+    if value == "-":
+        return sys.stdin.read()
+    if value.startswith("@") and len(value) > 1:
+        with open(value[1:], encoding="utf-8") as handle:
+            return handle.read()
+    return value
+
+
+def _handler(args: argparse.Namespace) -> int:
+    try:
+        args.context_pairs = parse_pairs(args.context, "--context")
+        args.metadata_pairs = parse_pairs(args.metadata, "--metadata")
+        args.text = read_input(args.input)
+    except (ValueError, OSError) as exc:
+        print(f"agw: error: {exc}", file=sys.stderr)
+        return 2
+    if args.wait and not args.asynchronous:
+        args.asynchronous = True
+    return run_api_command(args, _invoke)
+
+
+def _invoke(client: AgwClient, args: argparse.Namespace) -> int:
+    from agw.client_cli import print_json, render_invocation
+
+    status, invocation = client.invoke(
+        args.agent,
+        args.text,
+        context=args.context_pairs,
+        max_tokens=args.max_tokens,
+        metadata=args.metadata_pairs,
+        version=args.agent_version,
+        asynchronous=args.asynchronous,
+        idempotency_key=args.idempotency_key,
+    )
+    invocation_id = str(invocation.get("id") or invocation.get("invocation_id") or "")
+    if status == 202 and not args.wait:
+        if args.json:
+            print_json(invocation)
+        else:
+            print(invocation_id)
+            print(
+                f"queued: {invocation.get('status', 'QUEUED')}; "
+                f"follow it with `agw invocations get {invocation_id}`",
+                file=sys.stderr,
+            )
+        return 0
+    if status == 202:
+        print(f"queued {invocation_id}; waiting...", file=sys.stderr)
+        invocation = client.wait_invocation(invocation_id, timeout_s=args.wait_timeout)
+    if args.json:
+        print_json(invocation)
+    else:
+        render_invocation(invocation)
+    return 0 if invocation.get("status") == "SUCCEEDED" else 1

@@ -1,0 +1,169 @@
+"""SQS (invocation queue, ``ReportBatchItemFailures``) -> :func:`agents.worker.process_message`.
+
+Thin: Powertools batch processing (``AsyncBatchProcessor`` +
+``async_process_partial_response``) turns each SQS record into a
+:class:`agents.worker.QueueMessage`; the records of one batch run concurrently, each on
+a thread of a pool bounded by ``WORKER_CONCURRENCY`` (the model call is I/O, so a batch of
+ten takes about one model latency). A record whose message must come back is reported
+in ``batchItemFailures``; a batch whose every record must come back is reported the same
+way (``raise_on_entire_batch_failure=False``), never as a function error.
+
+Cold start: nothing here imports ``anthropic`` or ``boto3`` or builds a client at import;
+under SnapStart the heavy imports are paid in the snapshot (``_before_snapshot``) and every
+client is forgotten after a restore.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import functools
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import (
+    AsyncBatchProcessor,
+    EventType,
+    async_process_partial_response,
+)
+
+from agents.config import get_settings
+from agents.observability import logger, metrics
+from agents.runner import Deadline
+from agents.worker import MessageResult, QueueMessage, process_message
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+__all__ = ["RetryLater", "handler", "to_queue_message"]
+
+R = TypeVar("R")
+
+
+class RetryLater(Exception):
+    """Raised by the record handler so Powertools reports the record as a batch item failure."""
+
+    def __init__(self, result: MessageResult) -> None:
+        super().__init__(f"{result.status}: {result.error_type or 'retry'}")
+        self.result = result
+
+
+def to_queue_message(record: SQSRecord) -> QueueMessage:
+    """The core's view of one SQS record (no Lambda shapes past this point)."""
+    attributes = {str(k): str(v) for k, v in (record.get("attributes") or {}).items()}
+    try:
+        count = int(attributes.get("ApproximateReceiveCount", "1"))
+    except ValueError:
+        count = 1
+    return QueueMessage(
+        message_id=record.message_id,
+        body=record.body or "",
+        receive_count=max(1, count),
+        attributes=attributes,
+    )
+
+
+def _run_batch(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+    deadline = Deadline.from_lambda_context(context)
+    records = event.get("Records") or []
+    settings = get_settings()
+    request_id = str(getattr(context, "aws_request_id", "") or "local")
+    workers = max(1, min(settings.worker_concurrency, len(records) or 1))
+    # One processor and one pool per invocation: a process that runs several batches at
+    # once (the local poller) must not share their state.
+    processor = AsyncBatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+    metrics.add_metric(name="WorkerMessages", unit=MetricUnit.Count, value=len(records))
+
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="worker-record") as pool:
+
+        async def record_handler(record: SQSRecord) -> str:
+            message = to_queue_message(record)
+            call = functools.partial(
+                process_message,
+                message,
+                deadline=deadline,
+                owner=f"worker:{request_id}:{message.message_id}",
+                settings=settings,
+            )
+            # Each record's thread keeps its own copy of the context (thread-safe log keys).
+            run_in_context = functools.partial(contextvars.copy_context().run, call)
+            result = await asyncio.get_running_loop().run_in_executor(pool, run_in_context)
+            if result.retry:
+                raise RetryLater(result)
+            return result.status
+
+        response = async_process_partial_response(
+            event=event, record_handler=record_handler, processor=processor, context=context
+        )
+    failures = len(response.get("batchItemFailures", []))
+    if failures:
+        metrics.add_metric(name="WorkerRetries", unit=MetricUnit.Count, value=failures)
+    logger.info("batch processed", extra={"records": len(records), "retried": failures})
+    return response
+
+
+def _traced(function: Callable[..., R]) -> Callable[..., R]:
+    """X-Ray tracing when it is on (Powertools' own rule, as in ``handlers.api``); otherwise
+    the Tracer (and aws_xray_sdk) is never built."""
+    from aws_lambda_powertools.shared import constants
+    from aws_lambda_powertools.shared.functions import strtobool
+
+    disabled = strtobool(os.getenv(constants.TRACER_DISABLED_ENV, "false"))
+    in_lambda = bool(os.getenv(constants.LAMBDA_TASK_ROOT_ENV))
+    emulated = bool(os.getenv(constants.SAM_LOCAL_ENV) or os.getenv(constants.CHALICE_LOCAL_ENV))
+    if disabled or not in_lambda or emulated:
+        return function
+    from aws_lambda_powertools import Tracer
+
+    tracer = Tracer()
+    traced: Callable[..., R] = tracer.capture_lambda_handler(function)
+    return traced
+
+
+@logger.inject_lambda_context(log_event=False, clear_state=True)
+@metrics.log_metrics(capture_cold_start_metric=True)
+def _handle(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+    return _run_batch(event, context)
+
+
+handler = _traced(_handle)
+
+
+# --- SnapStart ------------------------------------------------------------------------
+
+
+def _after_restore() -> None:
+    """Environments restored from one snapshot must not share clients, credentials or caches."""
+    from agents import aws
+    from agents.registry import reset_registry
+    from agents.runner import reset_runner
+    from agents.store import reset_store
+
+    aws.reset_clients()
+    reset_store()
+    reset_registry()
+    reset_runner()
+    get_settings.cache_clear()
+
+
+def _before_snapshot() -> None:
+    """Pay the heavy imports once, in the snapshot (no clients, no secrets)."""
+    import anthropic  # noqa: F401
+    import boto3  # noqa: F401
+
+
+try:
+    from snapshot_restore_py import (  # type: ignore[import-not-found]
+        register_after_restore,
+        register_before_snapshot,
+    )
+except ImportError:  # outside the Lambda Python runtime
+    pass
+else:
+    register_before_snapshot(_before_snapshot)
+    register_after_restore(_after_restore)

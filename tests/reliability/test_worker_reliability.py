@@ -1,0 +1,60 @@
+"""Reliability scenarios 2, 3, 4, 10 through the SQS worker (docs/reliability.md).
+
+Counts as in ``make reliability`` except chaos: 100 jobs under 30 % faults here, 200 there.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from bench.reliability import worker_scenarios
+from bench.reliability.harness import Harness
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+CHAOS_JOBS = 100
+TRANSIENT_JOBS = 100
+
+
+def test_at_least_once_delivery(harness: Harness) -> None:
+    out = worker_scenarios.at_least_once(harness, jobs=100)
+    assert out["messages"] == 200
+    assert out["consumers"] == 4
+    assert out["model_calls"] == 100
+    assert out["records"] == 100
+    assert out["SUCCEEDED"] == 100
+    assert out["dlq_messages"] == 0
+    assert out.ok, out.failed
+
+
+def test_chaos(harness: Harness) -> None:
+    out = worker_scenarios.chaos(harness, jobs=CHAOS_JOBS, transient_jobs=TRANSIENT_JOBS)
+    assert out["faults_injected"] > 0
+    assert out["lost"] == 0
+    assert out["SUCCEEDED"] + out["FAILED"] == CHAOS_JOBS
+    assert out["RUNNING_after_leases"] == 0
+    assert out["QUEUED_after_leases"] == 0
+    assert out["FAILED"] == out["dlq_messages"]
+    assert out["dlq_duplicates"] == 0
+    assert out["transient_SUCCEEDED"] >= 0.99 * TRANSIENT_JOBS
+    assert out.ok, out.failed
+
+
+def test_poison_messages(harness: Harness) -> None:
+    out = worker_scenarios.poison(harness)
+    assert out["dlq_messages"] == out["poison_messages"]
+    assert out["dlq_with_reason"] == out["poison_messages"]
+    assert out["retried_by_sqs"] == 0
+    assert out["valid_SUCCEEDED"] == out["valid_jobs"]
+    assert out["model_calls"] == out["valid_jobs"]
+    assert out.ok, out.failed
+
+
+def test_crash_recovery(harness: Harness) -> None:
+    out = worker_scenarios.crash_recovery(harness, crashed=10, finished=10)
+    assert out["taken_over_SUCCEEDED"] == 10
+    assert out["takeover_attempts"] == 20
+    assert out["kept_result"] == 10
+    assert out["model_calls"] == 10
+    assert out["dlq_messages"] == 0
+    assert out.ok, out.failed

@@ -1,0 +1,145 @@
+"""The benchmark modules import and their pure helpers work (no timings asserted)."""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bench import aws_calls, cold_import, layer_size, run_all
+from bench.harness import CallCounter
+from bench.table import Row, percentile, render
+
+MODULES = [
+    "bench.table",
+    "bench.harness",
+    "bench.cold_import",
+    "bench.aws_calls",
+    "bench.handler_overhead",
+    "bench.layer_size",
+    "bench.run_all",
+    "bench.prompt_cache",
+]
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_bench_module_imports_and_has_a_main(name: str) -> None:
+    module = importlib.import_module(name)
+    assert callable(getattr(module, "main", None)) or name in {"bench.table", "bench.harness"}
+
+
+def test_render_gives_one_markdown_row_per_result() -> None:
+    rows = [
+        Row("b", "m|1", "v", "<= 1", True),
+        Row("b", "m2", "v2", "<= 1", False),
+        Row("b", "info", "x"),
+    ]
+    lines = render(rows, title="t").splitlines()
+    assert lines[0] == "## t"
+    assert lines[2].startswith("| benchmark")
+    assert len(lines) == 3 + 1 + 3  # title, blank, header, rule, rows
+    assert "m\\|1" in lines[4]
+    assert lines[4].split("|")[-2].strip() == "yes"
+    assert "**NO**" in lines[5]
+    assert render([]).count("\n") == 1  # header and rule only
+
+
+def test_percentile_is_nearest_rank() -> None:
+    values = [float(v) for v in range(1, 101)]
+    assert percentile(values, 0.5) == 50.0
+    assert percentile(values, 0.95) == 95.0
+    assert percentile([3.0], 0.95) == 3.0
+
+
+def test_cold_import_ratios_and_goal_rows() -> None:
+    result = cold_import.ColdImportResult()
+    for mode in cold_import.MODES:
+        for target, seconds in {
+            "handlers.api": 0.2,
+            "naive": 1.0,
+            "handlers.worker": 1.3,
+            "anthropic": 1.0,
+        }.items():
+            result.samples[(mode, target)] = [cold_import.Sample(seconds, 10, [])] * 3
+    assert result.ratio("pyc", "handlers.api", "naive") == pytest.approx(0.2)
+    goals = {r.metric: r.met for r in cold_import.rows(result) if r.met is not None}
+    assert goals["api/naive [pyc]"] is True
+    assert goals["worker/anthropic [no-pyc]"] is False  # 1.3 > 1.15
+
+
+def test_cold_import_prefix_mirrors_absolute_paths(tmp_path: Path) -> None:
+    directory = Path("/usr/lib/python3.13")
+    assert cold_import.prefixed(tmp_path, directory) == tmp_path / "usr/lib/python3.13"
+    env = cold_import.child_env(tmp_path)
+    assert env["PYTHONPYCACHEPREFIX"] == str(tmp_path)
+    assert env["PYTHONDONTWRITEBYTECODE"] == "1"
+    assert env["PYTHONPATH"].split(":")[0] == str(cold_import.SRC)
+
+
+def test_layer_helpers(tmp_path: Path) -> None:
+    wheel = tmp_path / "WHEEL"
+    wheel.write_text(
+        "Wheel-Version: 1.0\nTag: cp313-cp313-manylinux_2_17_aarch64\n"
+        "Tag: cp313-cp313-manylinux2014_aarch64\n"
+    )
+    assert [layer_size.platform_of(t) for t in layer_size.wheel_tags(wheel)] == [
+        "manylinux_2_17_aarch64",
+        "manylinux2014_aarch64",
+    ]
+    assert layer_size.platform_of("py3-none-any") == "any"
+    layer = tmp_path / "layer"
+    (layer / "python" / "pkg").mkdir(parents=True)
+    (layer / "python" / "pkg" / "a.py").write_text("x = 1\n" * 100)
+    (layer / "python" / "pkg" / "a.cpython-313.pyc").write_bytes(b"\0" * 50)
+    report = layer_size.measure(layer)
+    assert (report.files, report.py_files, report.pyc_files) == (2, 1, 1)
+    assert report.zipped_bytes > 0
+    assert report.largest[0][0] == "pkg"
+    requirements = tmp_path / "requirements.txt"
+    requirements.write_text("x\n")
+    assert layer_size.is_fresh(layer, (requirements,)) is (
+        requirements.stat().st_mtime <= (layer / "python").stat().st_mtime
+    )
+    assert not layer_size.is_fresh(tmp_path / "missing", (requirements,))
+
+
+def test_call_counter_counts_operations_and_s3_bodies() -> None:
+    counter = CallCounter()
+
+    class Model:
+        name = "PutItem"
+
+        class service_model:
+            service_name = "dynamodb"
+
+    class Response:
+        status_code = 200
+
+    counter._before_call(Model())
+    counter._before_call(Model())
+    counter._after_get_object(Response())
+    assert counter.calls == ["dynamodb.PutItem", "dynamodb.PutItem"]
+    assert counter.s3_body_downloads == 1
+    assert counter.summary() == "dynamodb.PutItem x2"
+
+
+def test_aws_calls_goal_row() -> None:
+    steps: list[Any] = [
+        aws_calls.Step("sync run + Idempotency-Key (warm)", 200, ["dynamodb.PutItem"] * 6),
+        aws_calls.Step("GET /invocations/{id}", 200, ["dynamodb.GetItem"]),
+    ]
+    rows = aws_calls.rows(steps)
+    assert rows[0].met is False  # 6 > 5
+    assert rows[1].met is None
+
+
+def test_run_all_report_names_the_machine_and_misses() -> None:
+    text = run_all.report(
+        [Row("x", "good", "1", "<= 1", True), Row("x", "bad", "2", "<= 1", False)],
+        {"x": 1.0},
+    )
+    assert "Machine:" in text
+    assert "Python" in text
+    assert "Goals met: 1 of 2; missed: bad" in text

@@ -1,0 +1,224 @@
+"""``agw dev`` as a user and a script run it: a child process, READY, the printed curl,
+SIGINT/SIGTERM, exit codes, and nothing left behind (ports free, process group gone)."""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.plugins.dev_stack import REPO, DevProcess, start_agw_dev
+
+pytestmark = pytest.mark.integration
+
+
+def port_of(url: str) -> int:
+    return int(url.rsplit(":", 1)[1].split("/", maxsplit=1)[0])
+
+
+def port_is_free(port: int) -> bool:
+    """Nothing listens on ``port`` (SO_REUSEADDR, as the servers bind: connections of the
+    stopped server lingering in TIME_WAIT do not count)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError as exc:
+            if exc.errno != errno.EADDRINUSE:
+                raise
+            return False
+    return True
+
+
+def group_is_gone(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
+def assert_nothing_left(proc: DevProcess, ports: list[int]) -> None:
+    assert group_is_gone(proc.process.pid), "a process of agw dev's group is still alive"
+    for port in ports:
+        assert port_is_free(port), f"port {port} is still taken after agw dev stopped"
+
+
+def test_agw_dev_demo_ready_curl_and_sigint(tmp_path: Path) -> None:
+    key = "dev-cli-test-key-123"
+    info_file = tmp_path / "info.json"
+    proc = start_agw_dev(
+        tmp_path,
+        [
+            "--port",
+            "0",
+            "--aws-port",
+            "0",
+            "--model-port",
+            "0",
+            "--api-key",
+            key,
+            "--info-file",
+            str(info_file),
+        ],
+    )
+    try:
+        api_url = proc.wait_ready()
+        info = json.loads(info_file.read_text())
+        stdout = proc.stdout
+        # one READY line, last, with the API URL; the key, the offline banner, the curl
+        assert [line for line in stdout.splitlines() if line.startswith("READY")] == [
+            f"READY {api_url}"
+        ]
+        assert stdout.rstrip().endswith(f"READY {api_url}")
+        assert "OFFLINE MODEL" in stdout
+        assert key in stdout
+        assert "in moto's memory" in stdout
+        # the demo ran the flagship through the API and printed output, contract, usage, cost
+        assert "> Offline model:" in stdout
+        assert re.search(
+            r"demo: invocation inv_\w+ +SUCCEEDED +agent backend-engineer-python", stdout
+        )
+        assert "demo: contract: valid" in stdout
+        assert re.search(r"demo: usage: \d+ input, \d+ output.*cost \$\d", stdout)
+        # the functions' logs went to stderr, not into the summary
+        assert '"level"' not in stdout
+        health = httpx.get(api_url + "/health", headers={"x-api-key": key}, timeout=10)
+        assert health.status_code == 200
+        assert health.json()["status"] == "ok"
+        # the printed curl, pasted into a shell, works
+        curl = stdout[stdout.index("curl -sS") : stdout.index("\n\n", stdout.index("curl -sS"))]
+        if shutil.which("curl"):
+            pasted = subprocess.run(
+                ["bash", "-c", curl], capture_output=True, text=True, timeout=60, check=False
+            )
+            assert pasted.returncode == 0, pasted.stderr
+            answer = json.loads(pasted.stdout)
+            assert answer["status"] == "SUCCEEDED"
+            assert answer["agent"] == "backend-engineer-python"
+        ports = [port_of(api_url), port_of(info["aws_url"]), port_of(info["model_url"])]
+    finally:
+        code = proc.interrupt()
+    assert code == 0, proc.stderr[-3000:]
+    assert "stopped; nothing is left running" in proc.stderr
+    assert_nothing_left(proc, ports)
+
+
+def test_agw_dev_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
+    proc = start_agw_dev(
+        tmp_path, ["--port=0", "--aws-port=0", "--model-port=0", "--no-demo"], name="sigterm"
+    )
+    try:
+        api_url = proc.wait_ready()
+        assert "demo:" not in proc.stdout
+        generated = re.search(r"API key +(agw-local-\S+)", proc.stdout)
+        assert generated, proc.stdout
+        health = httpx.get(
+            api_url + "/health", headers={"x-api-key": generated.group(1)}, timeout=10
+        )
+        assert health.status_code == 200
+        proc.process.send_signal(signal.SIGTERM)
+        code = proc.process.wait(timeout=20)
+    finally:
+        proc.interrupt()
+    assert code == 0
+    assert_nothing_left(proc, [port_of(api_url)])
+
+
+def test_a_taken_port_is_a_clear_error_naming_the_flag(tmp_path: Path) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        for flag in ("--port", "--aws-port", "--model-port"):
+            others = [f"{f}=0" for f in ("--port", "--aws-port", "--model-port") if f != flag]
+            proc = start_agw_dev(
+                tmp_path, [f"{flag}={port}", *others, "--no-demo"], name=flag.strip("-")
+            )
+            code = proc.process.wait(timeout=30)
+            proc.interrupt()
+            assert code == 1
+            assert f"127.0.0.1:{port}" in proc.stderr
+            assert "already in use" in proc.stderr
+            assert f"{flag} N" in proc.stderr
+            assert "READY" not in proc.stdout
+            assert "Traceback" not in proc.stderr
+
+
+def test_definitions_with_lint_errors_refuse_to_start(tmp_path: Path) -> None:
+    bad = tmp_path / "defs"
+    bad.mkdir()
+    (bad / "broken.md").write_text("---\nname: broken\ndescription: [unclosed\n---\nbody\n")
+    proc = start_agw_dev(
+        tmp_path,
+        ["--port=0", "--aws-port=0", "--model-port=0", "--no-demo", f"--definitions={bad}"],
+        name="lint",
+    )
+    code = proc.process.wait(timeout=60)
+    proc.interrupt()
+    assert code == 1
+    assert "lint errors" in proc.stderr
+    assert "broken.md" in proc.stderr
+    assert "READY" not in proc.stdout
+
+
+def test_cli_defaults_match_the_local_stack() -> None:
+    from agw import dev_cmd
+    from local import dev
+
+    assert (dev_cmd.DEFAULT_API_PORT, dev_cmd.DEFAULT_AWS_PORT, dev_cmd.DEFAULT_MODEL_PORT) == (
+        dev.DEFAULT_API_PORT,
+        dev.DEFAULT_AWS_PORT,
+        dev.DEFAULT_MODEL_PORT,
+    )
+    assert (dev.DEFAULT_API_PORT, dev.DEFAULT_AWS_PORT, dev.DEFAULT_MODEL_PORT) == (
+        3000,
+        5050,
+        8899,
+    )
+
+
+def test_the_model_is_real_only_with_a_key() -> None:
+    from local.dev import DevStack
+
+    assert DevStack(environ={}).offline
+    assert DevStack(environ={"ANTHROPIC_API_KEY": "  "}).offline
+    assert not DevStack(environ={"ANTHROPIC_API_KEY": "sk-ant-x"}).offline
+    assert DevStack(environ={"ANTHROPIC_API_KEY": "sk-ant-x"}, anthropic_api_key="").offline
+
+
+def test_preflight_refuses_one_port_for_two_servers_before_starting_anything() -> None:
+    from local.dev import DevStack, DevStackError
+
+    stack = DevStack(
+        template=REPO / "template.yaml",
+        definitions=[REPO / "definitions"],
+        api_port=47011,
+        aws_port=47011,
+        model_port=0,
+        environ={},
+    )
+    with pytest.raises(DevStackError, match="--port and --aws-port both ask for port 47011"):
+        stack.start()
+    assert stack.info is None
+
+
+def test_api_keys_default_to_one_generated_key_and_must_be_header_safe() -> None:
+    from local.dev import DevStack, DevStackError
+
+    generated = DevStack(environ={}).api_keys
+    assert len(generated) == 1
+    assert generated[0].startswith("agw-local-")
+    assert DevStack(environ={}).api_keys != generated
+    assert DevStack(api_keys=["a", "b", "a"], environ={}).api_keys == ["a", "b"]
+    with pytest.raises(DevStackError):
+        DevStack(api_keys=["has space"], environ={})

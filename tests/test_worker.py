@@ -1,0 +1,296 @@
+"""The worker's core (``agents.worker``): message shapes, raw jobs, exactly-once decisions.
+
+Real protocols throughout: moto server over HTTP (store, queues, registry), the real SDK over
+HTTP to the fake Messages API; model calls are counted through its request log / stats.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import pytest
+
+from agents.dlq import DlqMessage
+from agents.errors import MalformedMessage
+from agents.records import InvocationMode, InvocationRecord, derived_invocation_id
+from agents.runner import Deadline
+from agents.store import InvocationStore, get_store
+from agents.types import InvocationStatus
+from agents.worker import (
+    DEFAULT_JOB_TENANT,
+    InvocationRef,
+    MessageResult,
+    QueueMessage,
+    RawJob,
+    job_invocation_id,
+    parse_body,
+    process_message,
+)
+from tests.plugins.model import FakeModel
+from tests.plugins.stack import InvocationStack, drain_queue
+from tests.plugins.worker import AGENT, calls_with, job, marker
+
+pytestmark = pytest.mark.integration
+
+
+def message(body: Any, *, message_id: str = "m-1", receive_count: int = 1) -> QueueMessage:
+    text = body if isinstance(body, str) else json.dumps(body)
+    return QueueMessage(message_id=message_id, body=text, receive_count=receive_count)
+
+
+def process(msg: QueueMessage, **kwargs: Any) -> MessageResult:
+    kwargs.setdefault("deadline", Deadline.after_ms(30_000))
+    kwargs.setdefault("owner", f"test:{msg.message_id}:{msg.receive_count}")
+    return process_message(msg, **kwargs)
+
+
+def queued(store: InvocationStore, text: str, **fields: Any) -> InvocationRecord:
+    fields.setdefault("context", {"language": "python"})
+    return store.create(
+        InvocationRecord.new(
+            tenant="tenant-a", agent=AGENT, input=text, mode=InvocationMode.ASYNC, **fields
+        )
+    )
+
+
+def dlq(stack: InvocationStack) -> list[DlqMessage]:
+    return [DlqMessage.model_validate_json(b) for b in drain_queue(stack.dlq_url, rounds=2)]
+
+
+# --- shapes (no AWS) ------------------------------------------------------------------
+
+
+def test_bodies_are_told_apart_by_shape() -> None:
+    assert isinstance(parse_body('{"invocation_id": "inv_abc123"}'), InvocationRef)
+    parsed = parse_body(json.dumps(job("x", idempotency_key="k-1", tenant="team-a")))
+    assert isinstance(parsed, RawJob)
+    assert parsed.effective_tenant == "team-a"
+    dead = DlqMessage(
+        invocation_id="inv_abc123",
+        error_type="model-error",
+        message="m",
+        retryable=False,
+        failed_at="2026-01-01T00:00:00.000Z",
+    )
+    assert isinstance(parse_body(dead.model_dump_json()), DlqMessage)
+
+
+@pytest.mark.parametrize(
+    ("body", "fragment"),
+    [
+        ("not json", "not JSON"),
+        ("[1, 2]", "not a JSON object"),
+        ('{"agent": "code-reviewer-fast"}', "input"),
+        ('{"agent": "../../etc/passwd", "input": "x"}', "agent"),
+        ('{"agent": "code-reviewer-fast", "input": "x", "priority": 1}', "priority"),
+        ('{"agent": 42, "input": ["a"]}', "agent"),
+        ('{"agent": "code-reviewer-fast", "input": "x", "max_tokens": "5"}', "max_tokens"),
+        ('{"agent": "code-reviewer-fast", "input": "x", "metadata": {"n": 1}}', "metadata"),
+        ('{"agent": "code-reviewer-fast", "input": "x", "idempotency_key": "a b"}', "idempotency"),
+        ('{"invocation_id": "../x"}', "invocation_id"),
+        ('{"invocation_id": "inv_abc123", "extra": 1}', "extra"),
+    ],
+)
+def test_malformed_bodies_are_permanent(body: str, fragment: str) -> None:
+    with pytest.raises(MalformedMessage) as caught:
+        parse_body(body)
+    assert fragment in caught.value.detail
+    assert caught.value.retryable is False
+
+
+def test_input_over_the_configured_limit_is_malformed(monkeypatch: pytest.MonkeyPatch) -> None:
+    from agents.config import get_settings
+
+    monkeypatch.setenv("MAX_INPUT_CHARS", "100")
+    get_settings.cache_clear()
+    with pytest.raises(MalformedMessage, match="limit is 100"):
+        parse_body(json.dumps({"agent": AGENT, "input": "x" * 101}))
+
+
+def test_job_ids_are_deterministic() -> None:
+    keyed = RawJob.model_validate(job("x", idempotency_key="key-1"))
+    assert job_invocation_id(keyed, "m-1") == job_invocation_id(keyed, "m-2")
+    assert job_invocation_id(keyed, "m-1") == derived_invocation_id(
+        "idem", DEFAULT_JOB_TENANT, "key-1"
+    )
+    other_tenant = RawJob.model_validate(job("x", idempotency_key="key-1", tenant="t2"))
+    assert job_invocation_id(other_tenant, "m-1") != job_invocation_id(keyed, "m-1")
+    plain = RawJob.model_validate(job("x"))
+    assert job_invocation_id(plain, "m-1") == job_invocation_id(plain, "m-1")
+    assert job_invocation_id(plain, "m-1") != job_invocation_id(plain, "m-2")
+
+
+# --- processing -------------------------------------------------------------------------
+
+
+def test_raw_job_redelivery_maps_to_the_same_invocation(
+    worker_stack: InvocationStack, fake_model: FakeModel
+) -> None:
+    mark = marker()
+    body = job(mark, metadata={"run": "r1"})
+    first = process(message(body, message_id="msg-a"))
+    assert (first.status, first.retry) == ("succeeded", False)
+    assert first.invocation_id == derived_invocation_id("msg", "msg-a")
+    again = process(message(body, message_id="msg-a", receive_count=2))
+    assert (again.status, again.retry) == ("already-terminal", False)
+    assert again.invocation_id == first.invocation_id
+    record = get_store().get(first.invocation_id)
+    assert record.status is InvocationStatus.SUCCEEDED
+    assert (record.tenant, record.mode, record.metadata) == (
+        DEFAULT_JOB_TENANT,
+        InvocationMode.QUEUE,
+        {"run": "r1"},
+    )
+    assert calls_with(fake_model, mark) == 1
+
+
+def test_idempotency_key_dedupes_jobs_and_refuses_a_different_job(
+    worker_stack: InvocationStack, fake_model: FakeModel
+) -> None:
+    mark = marker()
+    first = process(message(job(mark, idempotency_key="k-7", tenant="team"), message_id="a"))
+    second = process(message(job(mark, idempotency_key="k-7", tenant="team"), message_id="b"))
+    assert first.status == "succeeded"
+    assert (second.status, second.invocation_id) == ("already-terminal", first.invocation_id)
+    reused = process(message(job("other input", idempotency_key="k-7", tenant="team")))
+    assert (reused.status, reused.error_type, reused.retry) == (
+        "poison",
+        "idempotency-key-reused",
+        False,
+    )
+    assert calls_with(fake_model, mark) == 1
+    [dead] = dlq(worker_stack)
+    assert (dead.kind, dead.error_type) == ("poison", "idempotency-key-reused")
+
+
+def test_unknown_agent_job_fails_with_one_dlq_message_and_no_model_call(
+    worker_stack: InvocationStack, fake_model: FakeModel
+) -> None:
+    result = process(message({"agent": "no-such-agent", "input": "x"}))
+    assert (result.status, result.retry, result.error_type) == ("failed", False, "agent-not-found")
+    assert get_store().get(result.invocation_id or "").status is InvocationStatus.FAILED
+    [dead] = dlq(worker_stack)
+    assert (dead.kind, dead.invocation_id) == ("invocation", result.invocation_id)
+    assert fake_model.stats()["calls"] == 0
+
+
+def test_input_contract_violation_is_permanent(
+    worker_stack: InvocationStack, fake_model: FakeModel
+) -> None:
+    result = process(message({"agent": AGENT, "input": "review this"}))  # no "language"
+    assert (result.status, result.error_type) == ("failed", "input-contract-violation")
+    assert fake_model.stats()["calls"] == 0
+    assert [d.error_type for d in dlq(worker_stack)] == ["input-contract-violation"]
+
+
+def test_unknown_invocation_id_is_poison(
+    worker_stack: InvocationStack, fake_model: FakeModel
+) -> None:
+    result = process(message({"invocation_id": "inv_" + "0" * 28}))
+    assert (result.status, result.retry, result.error_type) == (
+        "poison",
+        False,
+        "invocation-not-found",
+    )
+    [dead] = dlq(worker_stack)
+    assert dead.kind == "poison"
+    assert dead.source_message_id == "m-1"
+    assert dead.raw_body == json.dumps({"invocation_id": "inv_" + "0" * 28})
+
+
+def test_cancelled_invocation_is_skipped_without_a_model_call(
+    worker_stack: InvocationStack, fake_model: FakeModel
+) -> None:
+    store = get_store()
+    record = queued(store, marker())
+    store.cancel(record.id, "tenant-a")
+    result = process(message({"invocation_id": record.id}))
+    assert (result.status, result.retry) == ("already-terminal", False)
+    assert store.get(record.id).status is InvocationStatus.CANCELLED
+    assert fake_model.stats()["calls"] == 0
+    assert dlq(worker_stack) == []
+
+
+def test_live_lease_elsewhere_is_retried_and_expired_lease_taken_over(
+    worker_stack: InvocationStack, fake_model: FakeModel
+) -> None:
+    store = get_store()
+    mark = marker()
+    record = queued(store, mark)
+    assert store.claim(record.id, "worker-that-crashed", lease_seconds=1.0) is not None
+    busy = process(message({"invocation_id": record.id}))
+    assert (busy.status, busy.retry) == ("running-elsewhere", True)
+    assert fake_model.stats()["calls"] == 0
+    time.sleep(1.2)  # the crashed worker's lease expires
+    taken = process(message({"invocation_id": record.id}, receive_count=2))
+    assert (taken.status, taken.retry) == ("succeeded", False)
+    stored = store.get(record.id)
+    assert (stored.status, stored.attempts, stored.lease_owner) == (
+        InvocationStatus.SUCCEEDED,
+        2,
+        None,
+    )
+    assert calls_with(fake_model, mark) == 1
+
+
+def test_no_time_to_start_retries_without_a_write(
+    worker_stack: InvocationStack, fake_model: FakeModel
+) -> None:
+    store = get_store()
+    record = queued(store, marker())
+    result = process(message({"invocation_id": record.id}), deadline=Deadline.after_ms(2_000))
+    assert (result.status, result.retry) == ("no-time", True)
+    stored = store.get(record.id)
+    assert (stored.status, stored.attempts, stored.updated_at) == (
+        InvocationStatus.QUEUED,
+        0,
+        record.updated_at,
+    )
+    # A raw job that cannot start leaves no record behind either.
+    body = job(marker())
+    result = process(message(body, message_id="late"), deadline=Deadline.after_ms(2_000))
+    assert result.retry
+    with pytest.raises(Exception, match="not found"):
+        store.get(derived_invocation_id("msg", "late"))
+    # On the final receive nobody retries: the QUEUED record ends FAILED, dead-lettered once.
+    final = process(
+        message({"invocation_id": record.id}, receive_count=3), deadline=Deadline.after_ms(2_000)
+    )
+    assert (final.status, final.retry, final.error_type) == ("failed", False, "deadline-exceeded")
+    assert [d.invocation_id for d in dlq(worker_stack)] == [record.id]
+    assert fake_model.stats()["calls"] == 0
+
+
+def test_dead_letters_brought_back_by_a_move_task(
+    worker_stack: InvocationStack, fake_model: FakeModel
+) -> None:
+    """A message-move task moves DLQ messages as they are: a requeued invocation runs, one that
+    was not requeued and a poison message go back to the DLQ (no dead letter is lost)."""
+    store = get_store()
+    fake_model.fault(status=400, count=2, message="rejected by the test")
+    requeued = queued(store, marker())
+    kept = queued(store, marker())
+    assert process(message({"invocation_id": requeued.id})).status == "failed"
+    assert process(message({"invocation_id": kept.id})).status == "failed"
+    assert process(message("garbage", message_id="p-1")).status == "poison"
+    letters = {d.invocation_id or d.source_message_id: d for d in dlq(worker_stack)}
+    assert set(letters) == {requeued.id, kept.id, "p-1"}
+    store.requeue_failed(requeued.id, force=True)
+
+    moved = [
+        process(message(letters[key].model_dump_json(exclude_none=True), message_id=f"mv-{n}"))
+        for n, key in enumerate([requeued.id, kept.id, "p-1"])
+    ]
+    assert [(r.status, r.retry) for r in moved] == [
+        ("succeeded", False),
+        ("returned-to-dlq", False),
+        ("returned-to-dlq", False),
+    ]
+    assert store.get(requeued.id).status is InvocationStatus.SUCCEEDED
+    assert store.get(kept.id).status is InvocationStatus.FAILED
+    back = dlq(worker_stack)
+    assert sorted((d.kind, d.invocation_id or d.source_message_id) for d in back) == sorted(
+        [("invocation", kept.id), ("poison", "p-1")]
+    )

@@ -8,6 +8,9 @@ PYTHON ?= $(shell for p in python3.13 $$HOME/.pyenv/versions/3.13*/bin/python3.1
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Two workers (CI has 2 cores); loadfile keeps each test file, and the stacks its
+# module fixtures start, on one worker.
+PYTEST_ARGS ?= -n 2 --dist loadfile
 export SAM_CLI_TELEMETRY := 0
 export PYTHONDONTWRITEBYTECODE := 1
 

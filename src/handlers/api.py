@@ -63,6 +63,7 @@ from agents.errors import (
 from agents.observability import logger, metrics
 from agents.service import Failure, InvokeResult, get_service, normalize_idempotency_key
 from agents.types import InvocationStatus
+from handlers import _snapstart
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
@@ -965,37 +966,19 @@ handler = _traced(_handle)
 
 
 def _after_restore() -> None:
-    """Per-environment state must not be shared by environments restored from one snapshot:
-    AWS clients (connections, credentials), the SDK client, caches built on them."""
-    from agents import aws
-    from agents.registry import reset_registry
-    from agents.runner import reset_runner
+    """Per-environment state must not be shared by environments restored from one snapshot."""
     from agents.service import reset_service
-    from agents.store import reset_store
 
-    aws.reset_clients()
-    reset_store()
-    reset_registry()
-    reset_runner()
+    _snapstart.reset_core()
     reset_service()
     reset_idempotency()
-    get_settings.cache_clear()
 
 
 def _before_snapshot() -> None:
     """Pay the heavy imports once, in the snapshot (no clients, no secrets)."""
-    import anthropic  # noqa: F401
-    import boto3  # noqa: F401
     from aws_lambda_powertools.utilities import idempotency  # noqa: F401
 
+    _snapstart.import_heavy()
 
-try:
-    from snapshot_restore_py import (  # type: ignore[import-not-found]
-        register_after_restore,
-        register_before_snapshot,
-    )
-except ImportError:  # outside the Lambda Python runtime
-    pass
-else:
-    register_before_snapshot(_before_snapshot)
-    register_after_restore(_after_restore)
+
+_snapstart.install(after_restore=_after_restore, before_snapshot=_before_snapshot)

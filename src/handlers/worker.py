@@ -34,6 +34,7 @@ from agents.config import get_settings
 from agents.observability import logger, metrics
 from agents.runner import Deadline
 from agents.worker import MessageResult, QueueMessage, process_message
+from handlers import _snapstart
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
@@ -139,31 +140,7 @@ handler = _traced(_handle)
 
 def _after_restore() -> None:
     """Environments restored from one snapshot must not share clients, credentials or caches."""
-    from agents import aws
-    from agents.registry import reset_registry
-    from agents.runner import reset_runner
-    from agents.store import reset_store
-
-    aws.reset_clients()
-    reset_store()
-    reset_registry()
-    reset_runner()
-    get_settings.cache_clear()
+    _snapstart.reset_core()
 
 
-def _before_snapshot() -> None:
-    """Pay the heavy imports once, in the snapshot (no clients, no secrets)."""
-    import anthropic  # noqa: F401
-    import boto3  # noqa: F401
-
-
-try:
-    from snapshot_restore_py import (  # type: ignore[import-not-found]
-        register_after_restore,
-        register_before_snapshot,
-    )
-except ImportError:  # outside the Lambda Python runtime
-    pass
-else:
-    register_before_snapshot(_before_snapshot)
-    register_after_restore(_after_restore)
+_snapstart.install(after_restore=_after_restore, before_snapshot=_snapstart.import_heavy)

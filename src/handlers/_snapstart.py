@@ -1,0 +1,45 @@
+"""SnapStart runtime hooks shared by the handlers.
+
+Environments restored from one snapshot must not share per-environment state
+(AWS clients, their connections and credentials, the SDK client, caches built
+on them); heavy imports, on the other hand, are best paid once, in the snapshot.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+
+def reset_core() -> None:
+    """Forget the container's clients, caches and settings (after a restore)."""
+    from agents import aws
+    from agents.config import get_settings
+    from agents.registry import reset_registry
+    from agents.runner import reset_runner
+    from agents.store import reset_store
+
+    aws.reset_clients()
+    reset_store()
+    reset_registry()
+    reset_runner()
+    get_settings.cache_clear()
+
+
+def import_heavy() -> None:
+    """Pay the heavy imports in the snapshot (no clients, no secrets)."""
+    import anthropic  # noqa: F401
+    import boto3  # noqa: F401
+
+
+def install(*, after_restore: Callable[[], None], before_snapshot: Callable[[], None]) -> bool:
+    """Register the hooks where the Lambda Python runtime offers them; False elsewhere."""
+    try:
+        from snapshot_restore_py import (  # type: ignore[import-not-found]
+            register_after_restore,
+            register_before_snapshot,
+        )
+    except ImportError:  # outside the Lambda Python runtime
+        return False
+    register_before_snapshot(before_snapshot)
+    register_after_restore(after_restore)
+    return True

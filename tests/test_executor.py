@@ -56,6 +56,10 @@ def log_lines() -> Iterator[list[dict[str, Any]]]:
         def emit(self, record: logging.LogRecord) -> None:
             lines.append(json.loads(self.format(record)))
 
+    # Start from a clean logger: service-level tests append keys that, in Lambda,
+    # the handlers' ``clear_state=True`` would drop at the next invocation.
+    agw_logger.clear_state()
+    agw_logger.thread_safe_clear_keys()
     handler = Collect()
     handler.setFormatter(agw_logger.registered_formatter)
     underlying = logging.getLogger(agw_logger.name)

@@ -42,7 +42,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from local.aws_stack import PortInUseError
 from local.lambda_context import context_for
-from local.runtime import Handler, load_handler
+from local.runtime import Handler, load_handler, serve_in_thread, stop_serving
 from local.template import ApiRoute, FunctionSpec, GatewayResponse, Template
 
 __all__ = [
@@ -191,20 +191,13 @@ class ApiGatewayShim:
             raise
         server.daemon_threads = True
         self._server = server
-        self._thread = threading.Thread(
-            target=server.serve_forever, args=(0.1,), name="apigw-shim", daemon=True
-        )
-        self._thread.start()
+        self._thread = serve_in_thread(server, "apigw-shim")
         return self.url
 
     def stop(self) -> None:
         server, thread = self._server, self._thread
         self._server = self._thread = None
-        if server is not None:
-            server.shutdown()
-            server.server_close()
-        if thread is not None:
-            thread.join(timeout=_STOP_TIMEOUT_S)
+        stop_serving(server, thread, timeout_s=_STOP_TIMEOUT_S)
 
     def __enter__(self) -> ApiGatewayShim:
         self.start()

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict
 
 from local.moto_patches import make_dynamodb_linearizable
+from local.runtime import serve_in_thread, stop_serving
 from local.template import (
     DEFAULT_ACCOUNT_ID,
     DEFAULT_REGION,
@@ -153,20 +154,13 @@ class MotoServer:
         finally:
             listener.close()  # werkzeug holds its own duplicate of the socket
         self._server = server
-        self._thread = threading.Thread(
-            target=server.serve_forever, args=(0.1,), name="moto-server", daemon=True
-        )
-        self._thread.start()
+        self._thread = serve_in_thread(server, "moto-server")
         return self.url
 
     def stop(self) -> None:
         server, thread = self._server, self._thread
         self._server = self._thread = None
-        if server is not None:
-            server.shutdown()
-            server.server_close()
-        if thread is not None:
-            thread.join(timeout=_STOP_TIMEOUT_S)
+        stop_serving(server, thread, timeout_s=_STOP_TIMEOUT_S)
 
 
 # --------------------------------------------------------------------------- description

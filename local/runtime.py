@@ -12,11 +12,18 @@ import sys
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Protocol
 
 from local.template import FunctionSpec
 
-__all__ = ["Handler", "load_handler", "patched_environ", "reset_project_caches"]
+__all__ = [
+    "Handler",
+    "load_handler",
+    "patched_environ",
+    "reset_project_caches",
+    "serve_in_thread",
+    "stop_serving",
+]
 
 #: ``handler(event, context) -> response``, as Lambda calls it.
 Handler = Callable[[Any, Any], Any]
@@ -67,3 +74,29 @@ def patched_environ(env: Mapping[str, str]) -> Iterator[None]:
             else:
                 os.environ[name] = value
         reset_project_caches()
+
+
+class Serving(Protocol):
+    """A socketserver-style server (``http.server`` or werkzeug's)."""
+
+    def serve_forever(self, poll_interval: float = ...) -> None: ...
+    def shutdown(self) -> None: ...
+    def server_close(self) -> None: ...
+
+
+def serve_in_thread(server: Serving, name: str) -> threading.Thread:
+    """Serve ``server`` from a daemon thread (polling for shutdown every 0.1 s)."""
+    thread = threading.Thread(target=server.serve_forever, args=(0.1,), name=name, daemon=True)
+    thread.start()
+    return thread
+
+
+def stop_serving(
+    server: Serving | None, thread: threading.Thread | None, *, timeout_s: float = 10.0
+) -> None:
+    """Stop a server started with :func:`serve_in_thread`; bounded, safe to call twice."""
+    if server is not None:
+        server.shutdown()
+        server.server_close()
+    if thread is not None:
+        thread.join(timeout=timeout_s)

@@ -24,7 +24,7 @@ import argparse
 from dataclasses import dataclass, field
 from typing import Any
 
-from bench.harness import ApiAnswer, CallCounter, LocalStack, reset_singletons
+from bench.harness import ApiAnswer, CallCounter, LocalStack
 from bench.table import Row, render
 
 AGENT = "code-reviewer-fast"
@@ -159,11 +159,9 @@ def run() -> list[Step]:
 
         # Every cache cold but the clients (a new container's first sync run, minus the
         # client construction the counter could not see).
-        from agents import aws
+        from agents import aws, container
 
-        clients = dict(aws._clients)
-        reset_singletons()
-        aws._clients.update(clients)
+        container.reset(keep=(aws.CLIENTS,))
         steps.append(
             _measure(
                 counter,

@@ -27,6 +27,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from agents import container
 from bench.table import Row, median, render
 
 BATCH = 10
@@ -97,7 +98,6 @@ def _event(count: int, tag: str) -> dict[str, Any]:
 def run(
     latencies: tuple[float, ...] = DEFAULT_LATENCIES, repeats: int = DEFAULT_REPEATS
 ) -> list[Measurement]:
-    from agents.config import get_settings
     from bench.harness import LocalStack
     from local.lambda_context import context_for
 
@@ -105,7 +105,7 @@ def run(
     saved = os.environ.get("WORKER_CONCURRENCY")
     with LocalStack() as stack:
         os.environ["WORKER_CONCURRENCY"] = str(BATCH)  # WorkerBatchSize=10
-        get_settings.cache_clear()
+        container.reset()
         assert stack.model is not None
         assert stack.template is not None
         from handlers.worker import handler
@@ -138,7 +138,7 @@ def run(
         os.environ.pop("WORKER_CONCURRENCY", None)
     else:
         os.environ["WORKER_CONCURRENCY"] = saved
-    get_settings.cache_clear()
+    container.reset()
     return results
 
 

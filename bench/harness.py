@@ -17,7 +17,6 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-import sys
 import uuid
 from collections import Counter
 from collections.abc import Iterator, Mapping
@@ -38,25 +37,13 @@ ROOT = Path(__file__).resolve().parents[1]
 DEFINITIONS = ROOT / "definitions"
 BENCH_API_KEY = "agw-bench-api-key-0000000000000000"
 BENCH_TENANT = "bench-tenant"
-_SINGLETONS = (
-    ("agents.runner", "reset_runner"),
-    ("agents.store", "reset_store"),
-    ("agents.registry", "reset_registry"),
-    ("agents.service", "reset_service"),
-    ("handlers.api", "reset_idempotency"),
-)
 
 
 def reset_singletons() -> None:
-    """Forget every per-container singleton (a new "container")."""
-    from local.runtime import reset_project_caches
+    """Forget every per-container value (a new "container")."""
+    from agents import container
 
-    reset_project_caches()
-    for module_name, function in _SINGLETONS:
-        module = sys.modules.get(module_name)
-        reset = getattr(module, function, None) if module is not None else None
-        if callable(reset):
-            reset()
+    container.reset()
 
 
 @dataclass
@@ -86,7 +73,7 @@ class CallCounter:
         from agents import aws
 
         before = len(self._attached)
-        for client in list(aws._clients.values()):
+        for client in aws.CLIENTS.values():
             self.attach(client)
         return len(self._attached) - before
 

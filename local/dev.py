@@ -37,7 +37,6 @@ import logging
 import os
 import secrets
 import socket
-import sys
 import threading
 import time
 import urllib.error
@@ -83,14 +82,6 @@ WORKER_FUNCTION = "WorkerFunction"
 #: Upper bound for waiting on in-flight worker batches at stop.
 WORKER_STOP_TIMEOUT_S = 5.0
 _HEALTH_TIMEOUT_S = 10.0
-#: Singletons the handlers keep per container; reset when the environment changes.
-_SINGLETON_RESETS = (
-    ("agents.runner", "reset_runner"),
-    ("agents.store", "reset_store"),
-    ("agents.registry", "reset_registry"),
-    ("agents.service", "reset_service"),
-    ("handlers.api", "reset_idempotency"),
-)
 
 
 class DevStackError(RuntimeError):
@@ -388,7 +379,7 @@ class DevStack:
         for name in env:
             self._saved_env.setdefault(name, os.environ.get(name))
         os.environ.update(env)
-        _reset_singletons()
+        reset_project_caches()
 
     def _restore_environment(self) -> None:
         saved, self._saved_env = self._saved_env, None
@@ -399,7 +390,7 @@ class DevStack:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
-        _reset_singletons()
+        reset_project_caches()
 
     def _push_definitions(self, env: Mapping[str, str]) -> list[str]:
         import boto3
@@ -483,12 +474,3 @@ def _import_handler(load: Callable[[], Handler], function: FunctionSpec) -> Hand
             f"cannot load {function.logical_id}'s handler {function.handler} "
             f"(CodeUri {function.code_uri}): {type(exc).__name__}: {exc}"
         ) from exc
-
-
-def _reset_singletons() -> None:
-    reset_project_caches()
-    for module_name, function in _SINGLETON_RESETS:
-        module = sys.modules.get(module_name)
-        reset = getattr(module, function, None) if module is not None else None
-        if callable(reset):
-            reset()

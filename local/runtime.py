@@ -50,13 +50,10 @@ def load_handler(function: FunctionSpec) -> Handler:
 
 
 def reset_project_caches() -> None:
-    """Forget boto3 clients and settings read from a previous environment."""
-    aws = sys.modules.get("agents.aws")
-    if aws is not None:
-        aws.reset_clients()
-    config = sys.modules.get("agents.config")
-    if config is not None:
-        config.get_settings.cache_clear()
+    """Forget every per-container value (``agents.container.reset``) if the core is loaded."""
+    container = sys.modules.get("agents.container")
+    if container is not None:
+        container.reset()
 
 
 @contextmanager

@@ -16,8 +16,7 @@ from typing import Any
 
 import pytest
 
-from agents import aws
-from agents.config import get_settings
+from agents import aws, container
 from agents.observability import logger as agw_logger
 from agents.store import get_store
 from agents.types import InvocationStatus
@@ -185,7 +184,7 @@ def test_batch_submit_then_progress(api: ApiClient, api_stack: ApiStack) -> None
 
 def test_batch_limits_are_413_and_422(api: ApiClient, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("BATCH_MAX_ITEMS", "2")
-    get_settings.cache_clear()
+    container.reset()
     items = [{"input": "x", "context": {"language": "go"}}] * 3
     problem = assert_problem(
         api.post("/batches", {"agent": AGENT, "items": items}), 413, "payload-too-large"
@@ -402,7 +401,7 @@ def test_json_with_charset_and_base64_bodies_are_accepted(api: ApiClient) -> Non
 
 def test_oversized_body_is_413(api: ApiClient, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MAX_REQUEST_BYTES", "2048")
-    get_settings.cache_clear()
+    container.reset()
     response = api.post(PATH, {**BODY, "input": "y" * 3000})
     problem = assert_problem(response, 413, "payload-too-large")
     assert problem["limit"] == 2048
@@ -506,7 +505,7 @@ def test_importing_the_handler_imports_no_sdk_and_builds_no_client() -> None:
         "from agents import aws\n"
         "heavy = ['anthropic', 'boto3', 'aws_xray_sdk', 'httpx2']\n"
         "print(json.dumps({'loaded': [m for m in heavy if m in sys.modules],"
-        " 'clients': len(aws._clients)}))"
+        " 'clients': len(aws.CLIENTS.values())}))"
     )
     report = json.loads(_python(code))
     assert report == {"loaded": [], "clients": 0}

@@ -12,15 +12,14 @@ from typing import Any
 
 import pytest
 
-from agents.config import get_settings
+from agents import container
 from agents.dlq import DlqMessage
 from agents.errors import ServiceUnavailable
 from agents.executor import ExecutionOutcome, OutcomeStatus, execute
 from agents.observability import logger as agw_logger
 from agents.records import InvocationMode, InvocationRecord
-from agents.registry import reset_registry
 from agents.runner import Deadline
-from agents.store import InvocationStore, get_store, reset_store
+from agents.store import InvocationStore, get_store
 from agents.types import ErrorInfo, InvocationStatus
 from tests.plugins.model import FakeModel
 from tests.plugins.stack import InvocationStack, drain_queue
@@ -36,9 +35,7 @@ SECRET_INPUT = "TOP-SECRET-INPUT-MARKER " + CODE
 def env(
     invocation_tables: InvocationStack, agents_bucket: str, fake_model: FakeModel
 ) -> InvocationStack:
-    get_settings.cache_clear()
-    reset_store()
-    reset_registry()
+    container.reset()
     return invocation_tables
 
 

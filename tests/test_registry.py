@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from agents import aws
+from agents import aws, container
 from agents.definitions import MAX_DEFINITION_BYTES
 from agents.errors import AgentNotFound, DefinitionError, InvalidAgentName, ServiceUnavailable
-from agents.registry import AgentRegistry, get_registry, reset_registry
+from agents.registry import AgentRegistry, get_registry
 from tests.plugins.agents import DEFINITIONS_DIR
 
 pytestmark = pytest.mark.integration
@@ -317,7 +317,7 @@ def test_get_registry_uses_settings(agents_bucket: str) -> None:
     assert registry.bucket == agents_bucket
     assert registry.prefix == "agents/"
     assert registry.get("code-reviewer-fast").name == "code-reviewer-fast"
-    reset_registry()
+    container.reset()
     assert get_registry() is not registry
 
 

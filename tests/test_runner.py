@@ -12,8 +12,8 @@ import anthropic
 import httpx2
 import pytest
 
-from agents import errors
-from agents.config import Settings, get_settings
+from agents import container, errors
+from agents.config import Settings
 from agents.definitions import AgentDefinition, load_definition_file, parse_definition
 from agents.prompting import (
     CONTRACT_OPEN,
@@ -30,7 +30,6 @@ from agents.runner import (
     classify_model_error,
     get_runner,
     plan_max_retries,
-    reset_runner,
 )
 from local.fake_anthropic import key_fingerprint
 from tests.plugins.model import FAKE_API_KEY, FakeModel
@@ -219,7 +218,7 @@ def test_oversized_input_is_rejected(
     fake_model: FakeModel, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("MAX_INPUT_CHARS", "100")
-    get_settings.cache_clear()
+    container.reset()
     with pytest.raises(errors.PayloadTooLarge):
         get_runner().run(PLAIN, "x" * 101, deadline=deadline())
     assert fake_model.stats()["calls"] == 0
@@ -416,7 +415,7 @@ def test_one_client_per_container(fake_model: FakeModel) -> None:
         thread.join(timeout=30)
     assert len(clients) == 4
     assert len({id(client) for client in clients}) == 1
-    reset_runner()
+    container.reset()
     assert get_runner() is not runner
 
 
@@ -431,8 +430,7 @@ def test_api_key_from_secrets_manager(
     )
     monkeypatch.delenv("ANTHROPIC_API_KEY")
     monkeypatch.setenv("ANTHROPIC_API_KEY_SECRET", "agw/anthropic")
-    get_settings.cache_clear()
-    reset_runner()
+    container.reset()
     get_runner().run(PLAIN, "hi", deadline=deadline())
     assert fake_model.stats()["last_auth"]["key_sha256_12"] == key_fingerprint(secret_key)
 
@@ -442,8 +440,7 @@ def test_missing_secret_is_permanent(
 ) -> None:
     monkeypatch.delenv("ANTHROPIC_API_KEY")
     monkeypatch.setenv("ANTHROPIC_API_KEY_SECRET", "agw/does-not-exist")
-    get_settings.cache_clear()
-    reset_runner()
+    container.reset()
     with pytest.raises(errors.ModelError) as caught:
         get_runner().run(PLAIN, "hi", deadline=deadline())
     assert caught.value.retryable is False
@@ -454,8 +451,7 @@ def test_no_key_configured_is_permanent(
     fake_model: FakeModel, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("ANTHROPIC_API_KEY")
-    get_settings.cache_clear()
-    reset_runner()
+    container.reset()
     with pytest.raises(errors.ModelError, match="ANTHROPIC_API_KEY"):
         get_runner().run(PLAIN, "hi", deadline=deadline())
 
@@ -594,7 +590,7 @@ def test_a_trickling_stream_is_cut_off_at_the_deadline(
     # several seconds: only the wall-clock backstop can stop it.
     with FakeAnthropicServer(delta_delay_s=0.2) as slow:
         monkeypatch.setenv("ANTHROPIC_BASE_URL", slow.url)
-        reset_runner()
+        container.reset()
         runner = Runner(settings=settings_with(deadline_margin_ms=0))
         started = time.monotonic()
         with pytest.raises(errors.DeadlineExceeded):

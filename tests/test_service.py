@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from agents import aws
+from agents import aws, container
 from agents.api_models import BatchItem, BatchRequest, InvokeRequest
 from agents.config import get_settings
 from agents.errors import (
@@ -30,7 +30,6 @@ from agents.errors import (
     ValidationFailed,
 )
 from agents.records import derived_invocation_id
-from agents.registry import reset_registry
 from agents.service import (
     API_RESPONSE_MARGIN_MS,
     Failure,
@@ -77,7 +76,7 @@ def put_definition(stack: ApiStack, name: str, text: str) -> None:
     aws.client("s3").put_object(
         Bucket=stack.agents_bucket, Key=f"agents/{name}.md", Body=text.encode()
     )
-    reset_registry()
+    container.reset()
 
 
 # --- invoke ---------------------------------------------------------------------------
@@ -171,7 +170,7 @@ def test_input_contract_error_lists_the_missing_context(service: GatewayService)
 
 def test_oversized_input_is_413(service: GatewayService, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MAX_INPUT_CHARS", "100")
-    get_settings.cache_clear()
+    container.reset()
     with pytest.raises(PayloadTooLarge):
         service.invoke(TENANT_A, AGENT, req(input="x" * 101), asynchronous=True)
 
@@ -366,7 +365,7 @@ def test_batch_progress_and_done(service: GatewayService, api_stack: ApiStack) -
 
 def test_batch_limits(service: GatewayService, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("BATCH_MAX_ITEMS", "3")
-    get_settings.cache_clear()
+    container.reset()
     with pytest.raises(PayloadTooLarge, match="at most 3 items"):
         service.submit_batch(TENANT_A, batch(4))
     bad = BatchRequest(

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from agents import container
 from agents.dlq import DlqMessage
 from agents.errors import MalformedMessage
 from agents.records import InvocationMode, InvocationRecord, derived_invocation_id
@@ -101,10 +102,9 @@ def test_malformed_bodies_are_permanent(body: str, fragment: str) -> None:
 
 
 def test_input_over_the_configured_limit_is_malformed(monkeypatch: pytest.MonkeyPatch) -> None:
-    from agents.config import get_settings
 
     monkeypatch.setenv("MAX_INPUT_CHARS", "100")
-    get_settings.cache_clear()
+    container.reset()
     with pytest.raises(MalformedMessage, match="limit is 100"):
         parse_body(json.dumps({"agent": AGENT, "input": "x" * 101}))
 

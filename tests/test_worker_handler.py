@@ -11,8 +11,7 @@ from typing import Any
 
 import pytest
 
-from agents import aws
-from agents.config import get_settings
+from agents import aws, container
 from agents.dlq import DlqMessage
 from agents.records import InvocationMode, InvocationRecord, derived_invocation_id
 from agents.store import InvocationStore, get_store
@@ -176,7 +175,7 @@ def test_always_failing_ends_failed_with_one_dlq_message_after_max_receives(
     worker_stack: InvocationStack, fake_model: FakeModel, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("MAX_RECEIVE_COUNT", "2")
-    get_settings.cache_clear()
+    container.reset()
     sqs = aws.client("sqs")
     dlq_arn = sqs.get_queue_attributes(QueueUrl=worker_stack.dlq_url, AttributeNames=["QueueArn"])[
         "Attributes"

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -56,15 +55,6 @@ ANTHROPIC_CANARY = "sk-ant-api03-RELIABILITY-CANARY-do-not-log-0c1d2e3f4a5b"
 #: The shipped agent the scenarios run (no required context).
 AGENT = "backend-engineer-python"
 WORKER_FUNCTION = "WorkerFunction"
-#: Variables the harness sets per scenario are restored afterwards; these singletons
-#: are rebuilt from the environment when it changes (as a new Lambda container would).
-_RESETS = (
-    ("agents.runner", "reset_runner"),
-    ("agents.store", "reset_store"),
-    ("agents.registry", "reset_registry"),
-    ("agents.service", "reset_service"),
-    ("handlers.api", "reset_idempotency"),
-)
 
 
 def wait_until(predicate: Callable[[], bool], *, timeout_s: float, interval_s: float = 0.2) -> bool:
@@ -79,15 +69,10 @@ def wait_until(predicate: Callable[[], bool], *, timeout_s: float, interval_s: f
 
 
 def reset_singletons() -> None:
-    """Forget settings, AWS clients and the per-container singletons built on them."""
-    from local.runtime import reset_project_caches
+    """Forget settings, AWS clients and every per-container value built on them."""
+    from agents import container
 
-    reset_project_caches()
-    for module_name, function in _RESETS:
-        module = sys.modules.get(module_name)
-        reset = getattr(module, function, None) if module is not None else None
-        if callable(reset):
-            reset()
+    container.reset()
 
 
 class Harness:

@@ -8,17 +8,15 @@ touches a service never pays for it.
 
 from __future__ import annotations
 
-import threading
 from typing import TYPE_CHECKING, Any, Literal, overload
+
+from agents.container import PerContainerMap
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_secretsmanager import SecretsManagerClient
     from mypy_boto3_sqs import SQSClient
-
-_lock = threading.Lock()
-_clients: dict[str, Any] = {}
 
 
 @overload
@@ -33,27 +31,21 @@ def client(service: Literal["secretsmanager"]) -> SecretsManagerClient: ...
 
 def client(service: str) -> Any:
     """The container's client for ``service`` (created on first use)."""
-    found = _clients.get(service)
-    if found is not None:
-        return found
-    with _lock:
-        found = _clients.get(service)
-        if found is None:
-            import boto3
-            from botocore.config import Config
-
-            config = Config(
-                retries={"mode": "standard", "max_attempts": 3},
-                connect_timeout=2,
-                read_timeout=10,
-                max_pool_connections=32,
-            )
-            found = boto3.session.Session().client(service, config=config)  # type: ignore[call-overload]
-            _clients[service] = found
-        return found
+    return CLIENTS.get(service)
 
 
-def reset_clients() -> None:
-    """Forget every client (tests that change endpoints; SnapStart restore)."""
-    with _lock:
-        _clients.clear()
+def _build_client(service: str) -> Any:
+    import boto3
+    from botocore.config import Config
+
+    config = Config(
+        retries={"mode": "standard", "max_attempts": 3},
+        connect_timeout=2,
+        read_timeout=10,
+        max_pool_connections=32,
+    )
+    return boto3.session.Session().client(service, config=config)  # type: ignore[call-overload]
+
+
+#: The container's clients, one per service.
+CLIENTS: PerContainerMap[str, Any] = PerContainerMap(_build_client)

@@ -11,10 +11,11 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
-from functools import lru_cache
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from agents.container import per_container
 
 #: Environment variable name -> Settings field name. The template consistency
 #: test reads this table, so keep it the single source of truth.
@@ -121,7 +122,7 @@ class Settings(BaseModel):
             raise ConfigError(f"invalid configuration: {exc}") from None
 
 
-@lru_cache(maxsize=1)
+@per_container
 def get_settings() -> Settings:
-    """The container's settings, read once (tests call ``get_settings.cache_clear()``)."""
+    """The container's settings, read once (``agents.container.reset()`` forgets them)."""
     return Settings.from_env()

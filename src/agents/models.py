@@ -17,11 +17,10 @@ from __future__ import annotations
 import ast
 import importlib.util
 import re
-import threading
-from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from agents.container import per_container
 from agents.errors import UnknownModel
 
 if TYPE_CHECKING:
@@ -39,7 +38,6 @@ __all__ = [
 INHERIT = "inherit"
 _FULL_ID_PREFIX = "claude-"
 _MAX_ALIAS_HOPS = 5
-_lock = threading.Lock()
 
 # claude-<family>-<major>[-<minor>][-<YYYYMMDD>]  (current naming)
 _NEW_STYLE = re.compile(
@@ -90,7 +88,7 @@ def _literal_ids_from_import() -> list[str]:
     return ids
 
 
-@lru_cache(maxsize=1)
+@per_container
 def known_model_ids() -> tuple[str, ...]:
     """Every model id the installed anthropic SDK lists (in its order)."""
     ids = _literal_ids_from_source()
@@ -125,10 +123,9 @@ def derive_aliases(model_ids: tuple[str, ...] | list[str]) -> dict[str, str]:
     return {family: model_id for family, (_, model_id) in sorted(best.items())}
 
 
-@lru_cache(maxsize=1)
+@per_container
 def _default_aliases() -> tuple[tuple[str, str], ...]:
-    with _lock:
-        return tuple(derive_aliases(known_model_ids()).items())
+    return tuple(derive_aliases(known_model_ids()).items())
 
 
 def default_aliases() -> dict[str, str]:

@@ -22,6 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from agents.container import per_container
 from agents.definitions import (
     MAX_DEFINITION_BYTES,
     AgentDefinition,
@@ -39,7 +40,7 @@ from agents.names import is_valid_agent_name, s3_key_for
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
-__all__ = ["AgentRegistry", "RegistryStats", "get_registry", "reset_registry"]
+__all__ = ["AgentRegistry", "RegistryStats", "get_registry"]
 
 _VERSION_ID_RE = re.compile(r"[A-Za-z0-9._+=/\-]{1,1024}\Z")
 _NOT_FOUND_CODES = frozenset({"NoSuchKey", "404", "NotFound", "NoSuchVersion"})
@@ -432,30 +433,14 @@ class _NotModified(Exception):
     """Internal: a conditional GET answered 304."""
 
 
-_singleton: dict[str, AgentRegistry] = {}
-_registry_lock = threading.Lock()
-
-
+@per_container
 def get_registry() -> AgentRegistry:
     """The container's registry, built once from :func:`agents.config.get_settings`."""
-    found = _singleton.get("registry")
-    if found is not None:
-        return found
-    with _registry_lock:
-        found = _singleton.get("registry")
-        if found is None:
-            from agents.config import get_settings
+    from agents.config import get_settings
 
-            settings = get_settings()
-            found = _singleton["registry"] = AgentRegistry(
-                bucket=settings.agents_bucket,
-                prefix=settings.agents_prefix,
-                ttl_seconds=settings.definition_cache_ttl_seconds,
-            )
-        return found
-
-
-def reset_registry() -> None:
-    """Forget the container's registry (tests; configuration changes)."""
-    with _registry_lock:
-        _singleton.clear()
+    settings = get_settings()
+    return AgentRegistry(
+        bucket=settings.agents_bucket,
+        prefix=settings.agents_prefix,
+        ttl_seconds=settings.definition_cache_ttl_seconds,
+    )

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from agents.config import Settings, get_settings
+from agents.container import PerContainer
 from agents.errors import (
     DeadlineExceeded,
     GatewayError,
@@ -70,7 +71,6 @@ __all__ = [
     "get_runner",
     "plan_max_retries",
     "preflight",
-    "reset_runner",
 ]
 
 #: An HTTP attempt is not started with less than this much budget left (seconds).
@@ -772,24 +772,10 @@ def preflight(
 
 # --- the container's runner -----------------------------------------------------------
 
-_runner_lock = threading.Lock()
-_runners: list[Runner] = []
+
+def _forget_runner_client(runner: Runner) -> None:
+    runner.forget_client()
 
 
-def get_runner() -> Runner:
-    """The container's runner (its SDK client is created lazily, once)."""
-    if _runners:
-        return _runners[0]
-    with _runner_lock:
-        if not _runners:
-            _runners.append(Runner())
-        return _runners[0]
-
-
-def reset_runner() -> None:
-    """Forget the container's runner and its client (tests that change the environment)."""
-    with _runner_lock:
-        runners = list(_runners)
-        _runners.clear()
-    for runner in runners:
-        runner.forget_client()
+#: The container's runner (its SDK client is created lazily, once).
+get_runner: PerContainer[Runner] = PerContainer(Runner, on_clear=_forget_runner_client)

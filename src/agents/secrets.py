@@ -10,9 +10,9 @@ The key never appears in logs, errors or responses.
 from __future__ import annotations
 
 import json
-import threading
 from typing import TYPE_CHECKING, Any
 
+from agents.container import per_container
 from agents.errors import ModelError
 
 if TYPE_CHECKING:
@@ -96,8 +96,6 @@ _PERMANENT_SECRET_ERRORS = frozenset(
         "InvalidParameterException",
     }
 )
-_provider_lock = threading.Lock()
-_providers: dict[int, Any] = {}
 
 
 def _error_code(exc: BaseException | None) -> str:
@@ -107,17 +105,11 @@ def _error_code(exc: BaseException | None) -> str:
     return type(exc).__name__ if exc is not None else ""
 
 
+@per_container
 def _provider() -> Any:
     """A Powertools ``SecretsProvider`` (with its cache) on the container's boto3 client."""
+    from aws_lambda_powertools.utilities.parameters import SecretsProvider
+
     from agents import aws
 
-    client = aws.client("secretsmanager")
-    with _provider_lock:
-        found = _providers.get(id(client))
-        if found is None:
-            from aws_lambda_powertools.utilities.parameters import SecretsProvider
-
-            _providers.clear()
-            found = SecretsProvider(boto3_client=client)
-            _providers[id(client)] = found
-        return found
+    return SecretsProvider(boto3_client=aws.client("secretsmanager"))

@@ -21,7 +21,6 @@ import time
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
@@ -40,6 +39,7 @@ from agents.api_models import (
     StatusCounts,
 )
 from agents.config import Settings, get_settings
+from agents.container import per_container
 from agents.errors import (
     Conflict,
     DefinitionError,
@@ -771,11 +771,7 @@ def _unknown_error() -> ErrorInfo:
     return ErrorInfo(type="internal-error", message="unknown failure", retryable=False)
 
 
-@lru_cache(maxsize=1)
+@per_container
 def get_service() -> GatewayService:
     """The container's service (its dependencies are the container's singletons)."""
     return GatewayService()
-
-
-def reset_service() -> None:
-    get_service.cache_clear()

@@ -22,10 +22,10 @@ import builtins
 import hashlib
 import json
 import re
-from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from agents.awserrors import translate_aws_errors
+from agents.container import per_container
 from agents.dlq import DlqMessage, send_to_dlq
 from agents.errors import (
     BadRequest,
@@ -863,9 +863,9 @@ def _decode_cursor(cursor: str, scope: str, key_name: str, key: str) -> dict[str
 # --- container singleton -------------------------------------------------------------------
 
 
-@lru_cache(maxsize=1)
+@per_container
 def get_store() -> InvocationStore:
-    """The container's store, from settings (tests: ``get_store.cache_clear()``)."""
+    """The container's store, from settings."""
     from agents.config import get_settings
 
     settings = get_settings()
@@ -877,7 +877,3 @@ def get_store() -> InvocationStore:
         offload_threshold_bytes=settings.offload_threshold_bytes,
         retention_days=settings.retention_days,
     )
-
-
-def reset_store() -> None:
-    get_store.cache_clear()

@@ -12,17 +12,9 @@ from collections.abc import Callable
 
 def reset_core() -> None:
     """Forget the container's clients, caches and settings (after a restore)."""
-    from agents import aws
-    from agents.config import get_settings
-    from agents.registry import reset_registry
-    from agents.runner import reset_runner
-    from agents.store import reset_store
+    from agents import container
 
-    aws.reset_clients()
-    reset_store()
-    reset_registry()
-    reset_runner()
-    get_settings.cache_clear()
+    container.reset()
 
 
 def import_heavy() -> None:

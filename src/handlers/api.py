@@ -18,7 +18,6 @@ import hashlib
 import json
 import os
 import re
-import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
@@ -49,6 +48,7 @@ from agents.api_models import (
     Problem,
 )
 from agents.config import get_settings
+from agents.container import PerContainerMap
 from agents.errors import (
     PROBLEM_BASE,
     BadRequest,
@@ -348,23 +348,13 @@ class _Idempotency:
         )
 
 
-_idempotency_lock = threading.Lock()
-_idempotency: dict[str, _Idempotency] = {}
+_idempotency: PerContainerMap[tuple[str, int], _Idempotency] = PerContainerMap(
+    lambda key: _Idempotency(*key)
+)
 
 
 def _idempotency_for(table: str, retention_days: int) -> _Idempotency:
-    found = _idempotency.get(table)
-    if found is None:
-        with _idempotency_lock:
-            found = _idempotency.get(table)
-            if found is None:
-                found = _idempotency[table] = _Idempotency(table, retention_days)
-    return found
-
-
-def reset_idempotency() -> None:
-    with _idempotency_lock:
-        _idempotency.clear()
+    return _idempotency.get((table, retention_days))
 
 
 def _fingerprint(*parts: Any) -> str:
@@ -967,11 +957,7 @@ handler = _traced(_handle)
 
 def _after_restore() -> None:
     """Per-environment state must not be shared by environments restored from one snapshot."""
-    from agents.service import reset_service
-
     _snapstart.reset_core()
-    reset_service()
-    reset_idempotency()
 
 
 def _before_snapshot() -> None:

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from agents import aws
-from agents.registry import AgentRegistry, reset_registry
+from agents import aws, container
+from agents.registry import AgentRegistry
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFINITIONS_DIR = ROOT / "definitions"
@@ -41,11 +41,11 @@ def agents_bucket(aws_endpoint: str) -> Iterator[str]:
     saved = {k: os.environ.get(k) for k in ("AGENTS_BUCKET", "AGENTS_PREFIX")}
     os.environ["AGENTS_BUCKET"] = bucket
     os.environ["AGENTS_PREFIX"] = "agents/"
-    reset_registry()
+    container.reset()
     try:
         yield bucket
     finally:
-        reset_registry()
+        container.reset()
         for key, value in saved.items():
             if value is None:
                 os.environ.pop(key, None)

@@ -19,8 +19,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from agents import aws
-from agents.config import get_settings
+from agents import aws, container
 from local.lambda_context import LambdaContext
 from tests.plugins.model import FakeModel
 from tests.plugins.stack import InvocationStack
@@ -46,18 +45,8 @@ def create_idempotency_table(name: str) -> None:
 
 
 def reset_api_state() -> None:
-    from agents.registry import reset_registry
-    from agents.runner import reset_runner
-    from agents.service import reset_service
-    from agents.store import reset_store
-    from handlers.api import reset_idempotency
 
-    get_settings.cache_clear()
-    reset_store()
-    reset_registry()
-    reset_runner()
-    reset_service()
-    reset_idempotency()
+    container.reset()
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,7 @@ from collections.abc import Iterator
 import pytest
 from moto.server import ThreadedMotoServer
 
-from agents import aws
-from agents.config import get_settings
+from agents import container
 
 _FAKE_AWS_ENV = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -31,7 +30,7 @@ def moto_server() -> Iterator[str]:
     saved = {k: os.environ.get(k) for k in [*_FAKE_AWS_ENV, "AWS_ENDPOINT_URL"]}
     os.environ.update(_FAKE_AWS_ENV)
     os.environ["AWS_ENDPOINT_URL"] = endpoint
-    aws.reset_clients()
+    container.reset()
     try:
         yield endpoint
     finally:
@@ -41,7 +40,7 @@ def moto_server() -> Iterator[str]:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
-        aws.reset_clients()
+        container.reset()
 
 
 @pytest.fixture
@@ -50,13 +49,13 @@ def aws_endpoint(moto_server: str) -> str:
     request = urllib.request.Request(f"{moto_server}/moto-api/reset", method="POST")
     with urllib.request.urlopen(request, timeout=10):
         pass
-    aws.reset_clients()
+    container.reset()
     return moto_server
 
 
 @pytest.fixture(autouse=True)
 def _fresh_settings() -> Iterator[None]:
     """Settings are cached per container; each test starts from the environment."""
-    get_settings.cache_clear()
+    container.reset()
     yield
-    get_settings.cache_clear()
+    container.reset()

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from agents import container
 from local.fake_anthropic import FakeAnthropicServer
 
 FAKE_API_KEY = "sk-ant-test-FAKEKEY-0123456789"
@@ -76,7 +77,6 @@ def fake_model_server() -> Iterator[FakeAnthropicServer]:
 
 @pytest.fixture
 def fake_model(fake_model_server: FakeAnthropicServer) -> Iterator[FakeModel]:
-    from agents.runner import reset_runner
 
     handle = FakeModel(fake_model_server.url)
     handle.reset()
@@ -85,12 +85,12 @@ def fake_model(fake_model_server: FakeAnthropicServer) -> Iterator[FakeModel]:
         os.environ.pop(name, None)
     os.environ["ANTHROPIC_BASE_URL"] = handle.url
     os.environ["ANTHROPIC_API_KEY"] = FAKE_API_KEY
-    reset_runner()
+    container.reset()
     try:
         yield handle
     finally:
         handle.reset()
-        reset_runner()
+        container.reset()
         for name, value in saved.items():
             if value is None:
                 os.environ.pop(name, None)

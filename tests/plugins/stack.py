@@ -15,8 +15,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from agents import aws
-from agents.config import get_settings
+from agents import aws, container
 from local.moto_patches import make_dynamodb_linearizable, restore_dynamodb
 
 if TYPE_CHECKING:
@@ -83,7 +82,6 @@ def create_invocations_table(dynamodb: DynamoDBClient, name: str) -> None:
 def invocation_tables(
     aws_endpoint: str, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[InvocationStack]:
-    from agents.store import reset_store
 
     table, bucket = "agw-invocations", "agw-test-bucket"
     create_invocations_table(aws.client("dynamodb"), table)
@@ -102,13 +100,11 @@ def invocation_tables(
     }
     for key, value in env.items():
         monkeypatch.setenv(key, value)
-    get_settings.cache_clear()
-    reset_store()
+    container.reset()
     try:
         yield InvocationStack(table, bucket, "payloads/", dlq_url, queue_url)
     finally:
-        reset_store()
-        get_settings.cache_clear()
+        container.reset()
 
 
 def drain_queue(queue_url: str, *, rounds: int = 5) -> list[str]:

@@ -19,11 +19,7 @@ from typing import Any
 
 import pytest
 
-from agents import aws
-from agents.config import get_settings
-from agents.registry import reset_registry
-from agents.runner import reset_runner
-from agents.store import reset_store
+from agents import aws, container
 from local.lambda_context import LambdaContext
 from tests.plugins.model import FakeModel
 from tests.plugins.stack import InvocationStack
@@ -44,15 +40,9 @@ def worker_stack(
     """Everything the worker needs, on moto and the fake model (POWERTOOLS quiet)."""
     monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "AgentGatewayTest")
     monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
-    get_settings.cache_clear()
-    reset_store()
-    reset_registry()
-    reset_runner()
+    container.reset()
     yield invocation_tables
-    reset_store()
-    reset_registry()
-    reset_runner()
-    get_settings.cache_clear()
+    container.reset()
 
 
 def lambda_context(timeout_s: float = 60.0) -> LambdaContext:

@@ -1,0 +1,72 @@
+"""The ``/_fake/*`` control endpoints: faults, stats, the request log, resets, health."""
+
+from __future__ import annotations
+
+from pydantic import ValidationError
+
+from local.fake_anthropic.faults import FaultSpec
+from local.fake_anthropic.protocol import Exchange, error_body
+from local.fake_anthropic.router import Router
+from local.fake_anthropic.state import FakeModelState
+from local.fake_anthropic.stats import REQUEST_LOG_SIZE
+
+__all__ = ["router"]
+
+router = Router()
+
+
+@router.route("GET", "/", "/_fake/health")
+def health(state: FakeModelState, exchange: Exchange) -> None:
+    exchange.send_json(200, {"ok": True, "service": "fake-anthropic"})
+
+
+@router.route("GET", "/_fake/stats")
+def get_stats(state: FakeModelState, exchange: Exchange) -> None:
+    exchange.send_json(200, state.stats.snapshot() | {"cache_entries": len(state.cache)})
+
+
+@router.route("POST", "/_fake/stats/reset")
+def reset_stats(state: FakeModelState, exchange: Exchange) -> None:
+    state.stats.reset()
+    exchange.send_json(200, state.stats.snapshot())
+
+
+@router.route("GET", "/_fake/faults")
+def get_faults(state: FakeModelState, exchange: Exchange) -> None:
+    exchange.send_json(200, {"active": state.faults.active()})
+
+
+@router.route("POST", "/_fake/faults")
+def add_fault(state: FakeModelState, exchange: Exchange) -> None:
+    try:
+        spec = FaultSpec.model_validate_json(exchange.body or b"{}")
+    except ValidationError as exc:
+        message = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or 'body'}: {err['msg']}"
+            for err in exc.errors()
+        )
+        exchange.send_json(400, error_body(400, f"invalid fault spec: {message}"))
+        return
+    state.faults.add(spec)
+    exchange.send_json(200, {"active": state.faults.active()})
+
+
+@router.route("GET", "/_fake/requests")
+def get_requests(state: FakeModelState, exchange: Exchange) -> None:
+    try:
+        limit = max(0, int(exchange.query.get("limit", [str(REQUEST_LOG_SIZE)])[0]))
+    except ValueError:
+        limit = REQUEST_LOG_SIZE
+    exchange.send_json(200, {"requests": state.recent_requests(limit)})
+
+
+@router.route("POST", "/_fake/cache/reset")
+def reset_cache(state: FakeModelState, exchange: Exchange) -> None:
+    state.cache.clear()
+    exchange.send_json(200, {"cache_entries": 0})
+
+
+@router.route("POST", "/_fake/reset")
+def reset_all(state: FakeModelState, exchange: Exchange) -> None:
+    state.reset()
+    exchange.send_json(200, {"ok": True})

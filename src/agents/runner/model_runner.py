@@ -116,7 +116,7 @@ class Runner:
         deadline: Deadline,
         metadata: Mapping[str, str] | None = None,
     ) -> RunResult:
-        """Run ``definition`` on ``input_text`` (see the module docs and ``docs/runner.md``)."""
+        """Run ``definition`` on ``input_text`` (the whole flow: ``docs/runner.md``)."""
         started = time.monotonic()
         settings = self.settings
         from agents.models import resolve_model

@@ -1,6 +1,6 @@
 """The time budget of one model call: how many SDK retries fit in it
 (:func:`plan_max_retries`), and :class:`AttemptGuard`, the SDK middleware that
-holds every HTTP attempt and retry wait to it (why: docs/decisions.md 13.x)."""
+holds every HTTP attempt and retry wait to it (why: docs/decisions.md 13.62)."""
 
 from __future__ import annotations
 

@@ -15,14 +15,7 @@ import pytest
 from agents import container, errors
 from agents.config import Settings
 from agents.definitions import AgentDefinition, load_definition_file, parse_definition
-from agents.prompting import (
-    CONTRACT_OPEN,
-    REPAIR_OPEN,
-    build_contract_instruction,
-    example_heading,
-    parse_contract_instruction,
-    render_user_turn,
-)
+from agents.prompting import CONTRACT_OPEN, REPAIR_OPEN, parse_contract_instruction
 from agents.runner import (
     MAX_RETRIES_CAP,
     Deadline,
@@ -495,11 +488,7 @@ def _status_error(status: int, error_type: str) -> anthropic.APIStatusError:
     request = httpx2.Request("POST", "http://127.0.0.1/v1/messages")
     body = {"type": "error", "error": {"type": error_type, "message": "boom"}}
     response = httpx2.Response(status, json=body, request=request)
-    client = anthropic.Anthropic(api_key="x", base_url="http://127.0.0.1:9")
-    try:
-        return client._make_status_error("boom", body=body, response=response)
-    finally:
-        client.close()
+    return anthropic.APIStatusError("boom", response=response, body=body)
 
 
 @pytest.mark.parametrize(
@@ -543,42 +532,7 @@ def test_classification_of_transport_errors() -> None:
         classify_model_error(ValueError("a bug"))
 
 
-# --- prompt text ----------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("pattern", "expected"),
-    [
-        ("^## Summary", "## Summary"),
-        ("^## VERDICT: (PASS|FAIL|NEEDS_DISCUSSION)$", "## VERDICT: <VERDICT>"),
-        (r"^#+\s*Testing", "## Testing"),
-        (r"^##\s+Files Changed$", "## Files Changed"),
-        (r"^\*\*Result\*\*", "**Result**"),
-        (r"^(?:##|###) Notes", "## Notes"),
-        (r"^[A-Z]{3}\d+ done$", None),
-    ],
-)
-def test_example_headings_match_their_patterns(pattern: str, expected: str | None) -> None:
-    assert example_heading("Notes", pattern, ["PASS", "FAIL", "NEEDS_DISCUSSION"]) == expected
-
-
-def test_contract_instruction_round_trips() -> None:
-    assert REVIEWER.output_contract is not None
-    text = build_contract_instruction(REVIEWER.output_contract, "plain review")
-    assert text is not None
-    parsed = parse_contract_instruction("You review code.\n\n" + text)
-    assert parsed is not None
-    assert parsed.headings == ["## VERDICT: <VERDICT>", "## Summary"]
-    assert parsed.verdicts == ["PASS", "FAIL", "NEEDS_DISCUSSION"]
-    assert parsed.verdict_line is None
-
-
-def test_user_turn_escapes_context_closers() -> None:
-    text = render_user_turn("go", {"notes": "a</context>b", "data": {"k": [1, 2]}})
-    assert '<context name="notes">\na<\\/context>b\n</context>' in text
-    assert '<context name="data">\n{\n  "k": [\n    1,\n    2\n  ]\n}\n</context>' in text
-    assert text.endswith("\n\ngo")
-    assert render_user_turn("just input") == "just input"
+# --- the wall-clock backstop ---------------------------------------------------------
 
 
 def test_a_trickling_stream_is_cut_off_at_the_deadline(

@@ -29,31 +29,38 @@ def _simple_table_properties(props: dict[str, Any]) -> dict[str, Any]:
 
 
 def table_specs(resources: LocalResources) -> list[TableSpec]:
-    specs: list[TableSpec] = []
-    for logical_id in resources.ids_of(TABLE_TYPES):
-        props = resources.properties(logical_id)
-        if resources.resource_type(logical_id) == _SIMPLE_TABLE_TYPE:
-            props = _simple_table_properties(props)
-        ttl = props.get("TimeToLiveSpecification") or {}
-        stream = props.get("StreamSpecification") or {}
-        pitr = props.get("PointInTimeRecoverySpecification") or {}
-        specs.append(
-            TableSpec(
-                logical_id=logical_id,
-                table_name=resources.physical_name(logical_id),
-                arn=resources.arn(logical_id),
-                attribute_definitions=props.get("AttributeDefinitions") or [],
-                key_schema=props.get("KeySchema") or [],
-                global_secondary_indexes=props.get("GlobalSecondaryIndexes") or [],
-                local_secondary_indexes=props.get("LocalSecondaryIndexes") or [],
-                billing_mode=props.get("BillingMode", "PROVISIONED"),
-                provisioned_throughput=props.get("ProvisionedThroughput"),
-                ttl_attribute=ttl.get("AttributeName") if ttl.get("Enabled") in _TRUE else None,
-                stream_view_type=stream.get("StreamViewType"),
-                point_in_time_recovery=pitr.get("PointInTimeRecoveryEnabled") in _TRUE,
-            )
-        )
-    return specs
+    return [_table_spec(resources, logical_id) for logical_id in resources.ids_of(TABLE_TYPES)]
+
+
+def queue_specs(resources: LocalResources) -> list[QueueSpec]:
+    return [_queue_spec(resources, logical_id) for logical_id in resources.ids_of(QUEUE_TYPE)]
+
+
+def bucket_specs(resources: LocalResources) -> list[BucketSpec]:
+    return [_bucket_spec(resources, logical_id) for logical_id in resources.ids_of(BUCKET_TYPE)]
+
+
+def _table_spec(resources: LocalResources, logical_id: str) -> TableSpec:
+    props = resources.properties(logical_id)
+    if resources.resource_type(logical_id) == _SIMPLE_TABLE_TYPE:
+        props = _simple_table_properties(props)
+    ttl = props.get("TimeToLiveSpecification") or {}
+    stream = props.get("StreamSpecification") or {}
+    pitr = props.get("PointInTimeRecoverySpecification") or {}
+    return TableSpec(
+        logical_id=logical_id,
+        table_name=resources.physical_name(logical_id),
+        arn=resources.arn(logical_id),
+        attribute_definitions=props.get("AttributeDefinitions") or [],
+        key_schema=props.get("KeySchema") or [],
+        global_secondary_indexes=props.get("GlobalSecondaryIndexes") or [],
+        local_secondary_indexes=props.get("LocalSecondaryIndexes") or [],
+        billing_mode=props.get("BillingMode", "PROVISIONED"),
+        provisioned_throughput=props.get("ProvisionedThroughput"),
+        ttl_attribute=ttl.get("AttributeName") if ttl.get("Enabled") in _TRUE else None,
+        stream_view_type=stream.get("StreamViewType"),
+        point_in_time_recovery=pitr.get("PointInTimeRecoveryEnabled") in _TRUE,
+    )
 
 
 def _redrive_policy(value: Any) -> RedrivePolicy | None:
@@ -66,43 +73,31 @@ def _redrive_policy(value: Any) -> RedrivePolicy | None:
     )
 
 
-def queue_specs(resources: LocalResources) -> list[QueueSpec]:
-    specs: list[QueueSpec] = []
-    for logical_id in resources.ids_of(QUEUE_TYPE):
-        props = resources.properties(logical_id)
-        specs.append(
-            QueueSpec(
-                logical_id=logical_id,
-                queue_name=resources.physical_name(logical_id),
-                url=resources.queue_url(logical_id),
-                arn=resources.arn(logical_id),
-                visibility_timeout=int(props.get("VisibilityTimeout", 30)),
-                message_retention_period=int(props.get("MessageRetentionPeriod", 345_600)),
-                delay_seconds=int(props.get("DelaySeconds", 0)),
-                maximum_message_size=int(props.get("MaximumMessageSize", 262_144)),
-                receive_message_wait_time_seconds=int(
-                    props.get("ReceiveMessageWaitTimeSeconds", 0)
-                ),
-                fifo_queue=props.get("FifoQueue") in _TRUE,
-                content_based_deduplication=props.get("ContentBasedDeduplication") in _TRUE,
-                redrive_policy=_redrive_policy(props.get("RedrivePolicy")),
-            )
-        )
-    return specs
+def _queue_spec(resources: LocalResources, logical_id: str) -> QueueSpec:
+    props = resources.properties(logical_id)
+    return QueueSpec(
+        logical_id=logical_id,
+        queue_name=resources.physical_name(logical_id),
+        url=resources.queue_url(logical_id),
+        arn=resources.arn(logical_id),
+        visibility_timeout=int(props.get("VisibilityTimeout", 30)),
+        message_retention_period=int(props.get("MessageRetentionPeriod", 345_600)),
+        delay_seconds=int(props.get("DelaySeconds", 0)),
+        maximum_message_size=int(props.get("MaximumMessageSize", 262_144)),
+        receive_message_wait_time_seconds=int(props.get("ReceiveMessageWaitTimeSeconds", 0)),
+        fifo_queue=props.get("FifoQueue") in _TRUE,
+        content_based_deduplication=props.get("ContentBasedDeduplication") in _TRUE,
+        redrive_policy=_redrive_policy(props.get("RedrivePolicy")),
+    )
 
 
-def bucket_specs(resources: LocalResources) -> list[BucketSpec]:
-    specs: list[BucketSpec] = []
-    for logical_id in resources.ids_of(BUCKET_TYPE):
-        props = resources.properties(logical_id)
-        specs.append(
-            BucketSpec(
-                logical_id=logical_id,
-                bucket_name=resources.physical_name(logical_id),
-                arn=resources.arn(logical_id),
-                versioning=(props.get("VersioningConfiguration") or {}).get("Status"),
-                lifecycle_rules=(props.get("LifecycleConfiguration") or {}).get("Rules") or [],
-                public_access_block=props.get("PublicAccessBlockConfiguration"),
-            )
-        )
-    return specs
+def _bucket_spec(resources: LocalResources, logical_id: str) -> BucketSpec:
+    props = resources.properties(logical_id)
+    return BucketSpec(
+        logical_id=logical_id,
+        bucket_name=resources.physical_name(logical_id),
+        arn=resources.arn(logical_id),
+        versioning=(props.get("VersioningConfiguration") or {}).get("Status"),
+        lifecycle_rules=(props.get("LifecycleConfiguration") or {}).get("Rules") or [],
+        public_access_block=props.get("PublicAccessBlockConfiguration"),
+    )

@@ -9,24 +9,6 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = [
-    "DEFAULT_INTEGRATION_TIMEOUT_MS",
-    "ApiRoute",
-    "ApiSpec",
-    "AttributeDefinition",
-    "BucketSpec",
-    "FunctionSpec",
-    "GatewayResponse",
-    "KeyElement",
-    "Projection",
-    "QueueSpec",
-    "RedrivePolicy",
-    "SecondaryIndex",
-    "SqsEventSourceSpec",
-    "TableSpec",
-    "match_path",
-]
-
 #: API Gateway's maximum (and default) integration timeout for REST APIs.
 DEFAULT_INTEGRATION_TIMEOUT_MS = 29_000
 

@@ -1,8 +1,7 @@
 """Helpers for the infrastructure tests: read template.yaml, find the tools venvs.
 
-The template uses CloudFormation's short-form tags (``!Ref``, ``!Sub``...). The loader
-turns each into its long form (``{"Ref": ...}``, ``{"Fn::Sub": ...}``) so tests read the
-same structure CloudFormation does.
+The template is read with the local stack's CloudFormation loader
+(:func:`local.template.load_document`): short-form tags become long forms.
 """
 
 from __future__ import annotations
@@ -14,7 +13,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import yaml
+from local.template import load_document, merge_globals
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"
@@ -23,38 +22,10 @@ TEMPLATE = ROOT / "template.yaml"
 TOOLS_DIR = Path(os.environ.get("AGW_TOOLS_DIR", str(ROOT / ".tools")))
 
 
-class _CfnLoader(yaml.SafeLoader):
-    """SafeLoader that knows CloudFormation's short-form intrinsic tags."""
-
-
-def _intrinsic(loader: yaml.SafeLoader, tag_suffix: str, node: yaml.Node) -> dict[str, Any]:
-    name = "Ref" if tag_suffix == "Ref" else f"Fn::{tag_suffix}"
-    value: Any
-    if isinstance(node, yaml.ScalarNode):
-        value = loader.construct_scalar(node)
-        if tag_suffix == "GetAtt":
-            value = str(value).split(".", 1)
-    elif isinstance(node, yaml.SequenceNode):
-        value = loader.construct_sequence(node, deep=True)
-    else:
-        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
-    return {name: value}
-
-
-_CfnLoader.add_multi_constructor("!", _intrinsic)
-
-
-def parse(text: str) -> dict[str, Any]:
-    """Parse CloudFormation YAML (short-form tags become long-form dicts)."""
-    data = yaml.load(text, Loader=_CfnLoader)  # a SafeLoader subclass
-    assert isinstance(data, dict)
-    return data
-
-
 @cache
 def template() -> dict[str, Any]:
     """template.yaml, parsed once per test session (callers must not mutate it)."""
-    return parse(TEMPLATE.read_text(encoding="utf-8"))
+    return load_document(TEMPLATE)
 
 
 def resources(of_type: str | None = None) -> dict[str, dict[str, Any]]:
@@ -63,21 +34,11 @@ def resources(of_type: str | None = None) -> dict[str, dict[str, Any]]:
 
 
 def function_properties(logical_id: str) -> dict[str, Any]:
-    """A function's properties with ``Globals.Function`` merged in (SAM's merge rules:
-    maps merge key by key, the function wins; lists and scalars are replaced)."""
+    """A function's properties with ``Globals.Function`` merged in (SAM's merge rules)."""
     globals_fn: dict[str, Any] = template().get("Globals", {}).get("Function", {})
     own: dict[str, Any] = resources()[logical_id]["Properties"]
-    merged: dict[str, Any] = _merge(globals_fn, own)
+    merged: dict[str, Any] = merge_globals(globals_fn, own)
     return merged
-
-
-def _merge(base: Any, override: Any) -> Any:
-    if isinstance(base, dict) and isinstance(override, dict):
-        merged = dict(base)
-        for key, value in override.items():
-            merged[key] = _merge(base[key], value) if key in base else value
-        return merged
-    return override
 
 
 def parameter_defaults() -> dict[str, str]:

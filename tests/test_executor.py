@@ -290,7 +290,7 @@ def test_pending_dlq_message_is_sent_on_redelivery(
 
     error = ErrorInfo(type="model-error", message="x", retryable=False)
     with monkeypatch.context() as patch:
-        patch.setattr("agents.store.send_to_dlq", broken)
+        patch.setattr("agents.store.lifecycle.send_to_dlq", broken)
         with pytest.raises(ServiceUnavailable):
             store.fail(record.id, error, owner=None, now=1000.0)  # claim long stale
     outcome = run(record.id)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -138,6 +139,57 @@ def test_create_or_get_returns_existing_for_deterministic_id(store: InvocationSt
     assert store.get(key).input == "one"
     with pytest.raises(Conflict):  # same id, other tenant: never handed out
         store.create_or_get(InvocationRecord.new(tenant="u", agent="a", input="x", id=key))
+
+
+@pytest.fixture
+def dynamodb_calls(store: InvocationStore) -> Iterator[list[str]]:
+    """The operations the store's DynamoDB client sends while the test runs."""
+    calls: list[str] = []
+    events = store.dynamodb.meta.events
+
+    def record_call(model: Any, **_: Any) -> None:
+        calls.append(model.name)
+
+    events.register("before-call.dynamodb", record_call)
+    try:
+        yield calls
+    finally:
+        events.unregister("before-call.dynamodb", record_call)
+
+
+def test_refused_writes_return_the_current_record_without_a_second_read(
+    store: InvocationStore, dynamodb_calls: list[str]
+) -> None:
+    key = derived_invocation_id("msg", "sqs-message-2")
+    first = store.create(InvocationRecord.new(tenant="t", agent="a", input="one", id=key))
+    assert store.claim(key, "w1", lease_seconds=60) is not None
+    dynamodb_calls.clear()
+
+    existing, created = store.create_or_get(
+        InvocationRecord.new(tenant="t", agent="a", input="two", id=key)
+    )
+    assert (existing.id, existing.input, existing.tenant, created) == (first.id, "one", "t", False)
+    with pytest.raises(Conflict):  # another tenant's id: refused from the same single write
+        store.create_or_get(InvocationRecord.new(tenant="u", agent="a", input="x", id=key))
+    assert dynamodb_calls == ["PutItem", "PutItem"]
+
+    dynamodb_calls.clear()
+    with pytest.raises(NotCancellable) as caught:
+        store.cancel(key, "t")
+    assert caught.value.extra["status"] == "RUNNING"
+    with pytest.raises(InvocationNotFound):  # another tenant's record
+        store.cancel(key, "u")
+    with pytest.raises(InvocationNotFound):  # no record at all
+        store.cancel("inv_doesnotexist", "t")
+    assert dynamodb_calls == ["UpdateItem", "UpdateItem", "UpdateItem"]
+
+
+def test_a_batch_id_is_never_handed_out_as_an_invocation(store: InvocationStore) -> None:
+    batch = store.create_batch(BatchRecord.new(tenant="t", agent="a", item_count=1))
+    with pytest.raises(Conflict):
+        store.create_or_get(InvocationRecord.new(tenant="t", agent="a", input="x", id=batch.id))
+    with pytest.raises(InvocationNotFound):
+        store.cancel(batch.id, "t")
 
 
 # --- lifecycle --------------------------------------------------------------------------
@@ -342,7 +394,7 @@ def test_crash_between_fail_and_dlq_send_is_repaired_once(
         raise ServiceUnavailable("sqs down")
 
     with monkeypatch.context() as patch:
-        patch.setattr("agents.store.send_to_dlq", broken)
+        patch.setattr("agents.store.lifecycle.send_to_dlq", broken)
         with pytest.raises(ServiceUnavailable):
             store.fail(record.id, PERMANENT, owner=None, now=5000.0)
     assert store.get(record.id).dlq_sent is False

@@ -1,9 +1,9 @@
-"""Map botocore failures that a retry can cure to :class:`agents.errors.ServiceUnavailable`.
+"""AWS error codes, and botocore failures a retry can cure as ``ServiceUnavailable``.
 
 Throttling, 5xx answers and connection/read failures become ``ServiceUnavailable``
-(retryable, 503). Every other ``ClientError`` propagates unchanged: callers handle
-the codes they expect (``ConditionalCheckFailedException``, ``NoSuchKey``) and the
-rest is a bug worth a stack trace in the logs.
+(retryable, 503). Every other ``ClientError`` propagates unchanged: callers catch the
+modeled exceptions they expect (``client.exceptions.ConditionalCheckFailedException``)
+and use :func:`error_code` for the rest.
 """
 
 from __future__ import annotations
@@ -41,9 +41,8 @@ def is_transient(exc: BaseException) -> bool:
     )
 
     if isinstance(exc, ClientError):
-        error = exc.response.get("Error", {})
         status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
-        return error.get("Code", "") in TRANSIENT_CODES or status >= 500
+        return error_code(exc) in TRANSIENT_CODES or status >= 500
     if isinstance(exc, (ConnectionError, ReadTimeoutError, ConnectionClosedError)):
         return True
     return isinstance(exc, BotoCoreError) and "timeout" in type(exc).__name__.lower()
@@ -57,14 +56,16 @@ def translate_aws_errors(operation: str) -> Iterator[None]:
     except Exception as exc:
         if is_transient(exc):
             raise ServiceUnavailable(
-                f"{operation} failed transiently ({_code(exc)})", operation=operation
+                f"{operation} failed transiently ({error_code(exc) or type(exc).__name__})",
+                operation=operation,
             ) from exc
         raise
 
 
-def _code(exc: BaseException) -> str:
+def error_code(exc: BaseException | None) -> str:
+    """The AWS error code of a ``ClientError`` (``"NoSuchKey"``, ...); ``""`` for anything else."""
     from botocore.exceptions import ClientError
 
     if isinstance(exc, ClientError):
-        return str(exc.response.get("Error", {}).get("Code", "") or "error")
-    return type(exc).__name__
+        return str(exc.response.get("Error", {}).get("Code", "") or "")
+    return ""

@@ -1,0 +1,393 @@
+"""The lifecycle transitions: each one conditional write (see docs/architecture.md, "Store").
+
+::
+
+    QUEUED --claim--> RUNNING --complete--> SUCCEEDED
+      |  ^              |  |
+      |  +---release----+  +--fail--> FAILED --requeue_failed--> QUEUED
+      +--cancel--> CANCELLED
+      +--fail----> FAILED
+"""
+
+from __future__ import annotations
+
+from agents.dlq import DlqMessage, send_to_dlq
+from agents.errors import Conflict, NotCancellable, PayloadTooLarge
+from agents.observability import logger
+from agents.records import (
+    KIND_INVOCATION,
+    InvocationRecord,
+    from_item,
+    is_valid_id,
+    iso_ms,
+    item_size,
+    to_item,
+    utc_now,
+)
+from agents.store.expressions import ExpressionBuilder
+from agents.store.table import (
+    Refusal,
+    StoreTable,
+    invocation_not_found,
+    visible_invocation,
+)
+from agents.types import ContractResult, ErrorInfo, InvocationStatus, Timings, Usage
+
+#: A record that still exceeds this after offloading is refused (metadata abuse).
+MAX_ITEM_BYTES = 380_000
+DLQ_CLAIM_STALE_SECONDS = 60.0
+
+
+class RedriveRefused(Conflict):
+    """A redrive of a non-retryable failure was asked for without ``force``."""
+
+    error_type = "redrive-requires-force"
+    title = "The failure is permanent; redrive needs --force"
+
+
+def is_invocation(expr: ExpressionBuilder) -> str:
+    """Condition: the item exists and is an invocation (never a batch)."""
+    return (
+        f"attribute_exists({expr.attribute('id')}) AND {expr.attribute('kind')} = "
+        f"{expr.value('kind_inv', KIND_INVOCATION)}"
+    )
+
+
+def is_held_by(expr: ExpressionBuilder, owner: str) -> str:
+    """Condition: a RUNNING invocation under ``owner``'s lease."""
+    return (
+        f"{is_invocation(expr)} AND {expr.attribute('status')} = "
+        f"{expr.value('running', InvocationStatus.RUNNING)} AND {expr.attribute('lease_owner')} = "
+        f"{expr.value('owner', owner)}"
+    )
+
+
+def _lease_lost(invocation_id: str) -> Conflict:
+    return Conflict(
+        f"invocation {invocation_id} is no longer held by this runner (lease lost)",
+        invocation_id=invocation_id,
+    )
+
+
+class LifecycleTransitions(StoreTable):
+    """create, claim, complete, release, fail (+ its DLQ message), cancel, requeue_failed."""
+
+    def create(self, record: InvocationRecord) -> InvocationRecord:
+        """Store a new QUEUED record (``attribute_not_exists(id)``); ``Conflict`` if the id exists.
+
+        Input and context above the offload threshold go to S3 first. The returned
+        record still holds them in memory (and their ``*_ref`` pointers).
+        """
+        created, refusal = self._insert(record)
+        if refusal is not None:
+            raise Conflict(f"invocation {record.id} already exists", invocation_id=record.id)
+        return created
+
+    def create_or_get(self, record: InvocationRecord) -> tuple[InvocationRecord, bool]:
+        """Create, or return the record already stored under this (deterministic) id.
+
+        Returns ``(record, created)``. ``Conflict`` if the id belongs to another tenant.
+        The existing record comes with the refused write (no second read).
+        """
+        created, refusal = self._insert(record)
+        if refusal is None:
+            return created, True
+        existing = visible_invocation(refusal.current, record.tenant)
+        if existing is None:
+            raise Conflict(f"invocation id {record.id} is taken", invocation_id=record.id)
+        return existing, False
+
+    def claim(
+        self, invocation_id: str, owner: str, *, lease_seconds: float, now: float | None = None
+    ) -> InvocationRecord | None:
+        """QUEUED -> RUNNING under ``owner``, or take over a RUNNING record whose lease expired.
+
+        Increments ``attempts``. Returns the claimed record (not hydrated), or None when the
+        record is not claimable (missing, terminal, or RUNNING under a live lease).
+        """
+        if not is_valid_id(invocation_id):
+            return None
+        now = utc_now() if now is None else now
+        expr = ExpressionBuilder()
+        expr.set("status", InvocationStatus.RUNNING)
+        expr.set("lease_owner", owner)
+        expr.set("lease_expires_at", now + lease_seconds)
+        expr.set("started_at", iso_ms(now))
+        expr.set("updated_at", iso_ms(now))
+        attempts = expr.attribute("attempts")
+        expr.set_clause(
+            f"{attempts} = if_not_exists({attempts}, {expr.value('zero', 0)})"
+            f" + {expr.value('one', 1)}"
+        )
+        status, lease = expr.attribute("status"), expr.attribute("lease_expires_at")
+        condition = (
+            f"{is_invocation(expr)} AND ({status} = {expr.value('queued', InvocationStatus.QUEUED)}"
+            f" OR ({status} = {expr.value('running', InvocationStatus.RUNNING)}"
+            f" AND {lease} < {expr.value('now', now)}))"
+        )
+        item = self._update(invocation_id, expr, condition)
+        return None if item is None else from_item(item)
+
+    def complete(
+        self,
+        invocation_id: str,
+        owner: str,
+        *,
+        output: str,
+        model: str | None,
+        stop_reason: str | None = None,
+        incomplete: bool = False,
+        repaired: bool = False,
+        contract: ContractResult | None = None,
+        usage: Usage | None = None,
+        cost_usd: float = 0.0,
+        timings: Timings | None = None,
+        agent_version: str | None = None,
+        agent_etag: str | None = None,
+        agent_version_id: str | None = None,
+        now: float | None = None,
+    ) -> InvocationRecord:
+        """RUNNING under ``owner`` -> SUCCEEDED. A lost lease raises ``Conflict``.
+
+        Output above the offload threshold goes to S3 (``<id>/output.txt``) first.
+        Returns the record with the output in memory.
+        """
+        now = utc_now() if now is None else now
+        output_ref = self.payloads.offload_output(invocation_id, output)
+        expr = ExpressionBuilder()
+        expr.set("status", InvocationStatus.SUCCEEDED)
+        if output_ref:
+            expr.set("output_ref", output_ref).remove("output")
+        else:
+            expr.set("output", output).remove("output_ref")
+        expr.set("model", model)
+        expr.set("stop_reason", stop_reason)
+        expr.set("incomplete", incomplete)
+        expr.set("repaired", repaired)
+        expr.set("contract", contract)
+        expr.set("usage", usage or Usage())
+        expr.set("cost_usd", float(cost_usd))
+        expr.set("timings", timings)
+        expr.set("agent_version", agent_version)
+        expr.set("agent_etag", agent_etag)
+        expr.set("agent_version_id", agent_version_id)
+        expr.set("finished_at", iso_ms(now))
+        expr.set("updated_at", iso_ms(now))
+        expr.remove("lease_owner", "lease_expires_at", "error")
+        item = self._update(invocation_id, expr, is_held_by(expr, owner))
+        if item is None:
+            raise _lease_lost(invocation_id)
+        return from_item(item).model_copy(update={"output": output})
+
+    def fail(
+        self,
+        invocation_id: str,
+        error: ErrorInfo,
+        *,
+        owner: str | None,
+        now: float | None = None,
+    ) -> bool:
+        """QUEUED, or RUNNING under ``owner``, -> FAILED; then one DLQ message.
+
+        Returns True when this call made the transition (it then sent the DLQ message and
+        set ``dlq_sent``), False when the record was not in a state it may fail (already
+        terminal, another owner's lease, missing). If the DLQ send itself fails, the record
+        stays FAILED with ``dlq_sent = false`` and the error propagates
+        (``ServiceUnavailable``): :meth:`ensure_dlq_sent` finishes the job.
+        """
+        now = utc_now() if now is None else now
+        expr = ExpressionBuilder()
+        expr.set("status", InvocationStatus.FAILED)
+        expr.set("error", error)
+        expr.set("finished_at", iso_ms(now))
+        expr.set("updated_at", iso_ms(now))
+        expr.set("dlq_sent", False)
+        expr.set("dlq_claimed_at", now)
+        expr.remove("lease_owner", "lease_expires_at")
+        status = expr.attribute("status")
+        allowed = f"{status} = {expr.value('queued', InvocationStatus.QUEUED)}"
+        if owner is not None:
+            allowed = (
+                f"({allowed} OR ({status} = {expr.value('running', InvocationStatus.RUNNING)}"
+                f" AND {expr.attribute('lease_owner')} = {expr.value('owner', owner)}))"
+            )
+        item = self._update(invocation_id, expr, f"{is_invocation(expr)} AND {allowed}")
+        if item is None:
+            return False
+        record = from_item(item)
+        logger.warning(
+            "invocation failed",
+            extra={
+                "invocation_id": record.id,
+                "error_type": error.type,
+                "retryable": error.retryable,
+                "attempts": record.attempts,
+            },
+        )
+        self._send_dlq(record, now)
+        return True
+
+    def ensure_dlq_sent(
+        self,
+        invocation_id: str,
+        *,
+        stale_after_seconds: float = DLQ_CLAIM_STALE_SECONDS,
+        now: float | None = None,
+    ) -> bool:
+        """Send the DLQ message of a FAILED record whose sender crashed or failed.
+
+        Acts only when ``dlq_sent`` is false and the previous sender's claim is older than
+        ``stale_after_seconds`` (so it never races a live ``fail`` between its two writes).
+        Returns True when this call sent the message.
+        """
+        now = utc_now() if now is None else now
+        expr = ExpressionBuilder()
+        expr.set("dlq_claimed_at", now)
+        claimed = expr.attribute("dlq_claimed_at")
+        condition = (
+            f"{is_invocation(expr)} AND {expr.attribute('status')} = "
+            f"{expr.value('failed', InvocationStatus.FAILED)}"
+            f" AND {expr.attribute('dlq_sent')} = {expr.value('false', False)}"
+            f" AND (attribute_not_exists({claimed})"
+            f" OR {claimed} < {expr.value('stale', now - stale_after_seconds)})"
+        )
+        item = self._update(invocation_id, expr, condition)
+        if item is None:
+            return False
+        self._send_dlq(from_item(item), now)
+        return True
+
+    def release(
+        self, invocation_id: str, owner: str, error: ErrorInfo, *, now: float | None = None
+    ) -> InvocationRecord:
+        """RUNNING under ``owner`` -> QUEUED after a transient failure (a redelivery may claim
+        it at once). ``last_error`` records why. A lost lease raises ``Conflict``."""
+        now = utc_now() if now is None else now
+        expr = ExpressionBuilder()
+        expr.set("status", InvocationStatus.QUEUED)
+        expr.set("last_error", error)
+        expr.set("updated_at", iso_ms(now))
+        expr.remove("lease_owner", "lease_expires_at")
+        item = self._update(invocation_id, expr, is_held_by(expr, owner))
+        if item is None:
+            raise _lease_lost(invocation_id)
+        return from_item(item)
+
+    def cancel(
+        self, invocation_id: str, tenant: str, *, now: float | None = None
+    ) -> InvocationRecord:
+        """QUEUED -> CANCELLED. RUNNING or terminal -> ``NotCancellable`` (409); another
+        tenant's or an unknown id -> ``InvocationNotFound`` (404). The current status comes
+        with the refused write (no second read)."""
+        if not is_valid_id(invocation_id):
+            raise invocation_not_found(invocation_id)
+        now = utc_now() if now is None else now
+        expr = ExpressionBuilder()
+        expr.set("status", InvocationStatus.CANCELLED)
+        expr.set("finished_at", iso_ms(now))
+        expr.set("updated_at", iso_ms(now))
+        condition = (
+            f"{is_invocation(expr)} AND {expr.attribute('tenant')} = {expr.value('tenant', tenant)}"
+            f" AND {expr.attribute('status')} = {expr.value('queued', InvocationStatus.QUEUED)}"
+        )
+        result = self._update_or_refusal(invocation_id, expr, condition)
+        if not isinstance(result, Refusal):
+            return from_item(result)
+        current = visible_invocation(result.current, tenant)
+        if current is None:
+            raise invocation_not_found(invocation_id)
+        raise NotCancellable(
+            f"invocation {invocation_id} is {current.status.value}; only QUEUED invocations "
+            "can be cancelled",
+            invocation_id=invocation_id,
+            status=current.status.value,
+        )
+
+    def requeue_failed(
+        self, invocation_id: str, *, force: bool = False, now: float | None = None
+    ) -> InvocationRecord:
+        """FAILED -> QUEUED for a DLQ redrive (attempts kept; ``error`` becomes ``last_error``;
+        ``dlq_sent`` reset so a new failure is dead-lettered again).
+
+        Raises ``InvocationNotFound``, ``Conflict`` (not FAILED) or ``RedriveRefused`` (the
+        error is not retryable and ``force`` is false). The caller then puts
+        ``{"invocation_id": ...}`` on the invocation queue.
+        """
+        now = utc_now() if now is None else now
+        current = self.get(invocation_id, hydrate=False)
+        if current.status is not InvocationStatus.FAILED:
+            raise Conflict(
+                f"invocation {invocation_id} is {current.status.value}, not FAILED",
+                invocation_id=invocation_id,
+            )
+        if current.error is not None and not current.error.retryable and not force:
+            raise RedriveRefused(
+                f"invocation {invocation_id} failed permanently ({current.error.type}: "
+                f"{current.error.message}); redriving it needs force",
+                invocation_id=invocation_id,
+            )
+        expr = ExpressionBuilder()
+        expr.set("status", InvocationStatus.QUEUED)
+        expr.set("last_error", current.error)
+        expr.set("dlq_sent", False)
+        expr.set("updated_at", iso_ms(now))
+        expr.remove("error", "finished_at", "lease_owner", "lease_expires_at", "dlq_claimed_at")
+        condition = (
+            f"{expr.attribute('status')} = {expr.value('failed', InvocationStatus.FAILED)}"
+            f" AND {expr.attribute('updated_at')} = {expr.value('seen', current.updated_at)}"
+        )
+        item = self._update(invocation_id, expr, condition)
+        if item is None:
+            raise Conflict(
+                f"invocation {invocation_id} changed during the redrive; try again",
+                invocation_id=invocation_id,
+            )
+        return from_item(item)
+
+    # --- internals -------------------------------------------------------------------
+
+    def _insert(self, record: InvocationRecord) -> tuple[InvocationRecord, Refusal | None]:
+        """Validate, offload and put a new record: ``(record, None)`` when written (payloads
+        still in memory), ``(record, refusal)`` when the id was taken."""
+        if record.status is not InvocationStatus.QUEUED:
+            raise ValueError(f"a new invocation must be QUEUED, not {record.status}")
+        if not is_valid_id(record.id):
+            raise ValueError(f"invalid invocation id {record.id!r}")
+        if not record.tenant or not record.agent:
+            raise ValueError("an invocation needs a tenant and an agent")
+        stored = record
+        if stored.expires_at is None:
+            stored = stored.model_copy(update={"expires_at": self._expires_at(utc_now())})
+        stored = self.payloads.offload_new(stored)
+        item = to_item(stored)
+        size = item_size(item)
+        if size > MAX_ITEM_BYTES:
+            raise PayloadTooLarge(
+                f"the invocation record would be {size} bytes after offloading payloads; "
+                "reduce metadata"
+            )
+        refusal = self._put_new(item)
+        return stored.model_copy(update={"input": record.input, "context": record.context}), refusal
+
+    def _send_dlq(self, record: InvocationRecord, now: float) -> None:
+        """Send the record's DLQ message, then mark it sent (both after winning a claim)."""
+        error = record.error or ErrorInfo(type="internal-error", message="unknown", retryable=False)
+        message = DlqMessage(
+            kind="invocation",
+            invocation_id=record.id,
+            tenant=record.tenant,
+            agent=record.agent,
+            batch_id=record.batch_id,
+            error_type=error.type,
+            message=error.message,
+            retryable=error.retryable,
+            attempts=record.attempts,
+            failed_at=record.finished_at or iso_ms(now),
+        )
+        send_to_dlq(message, queue_url=self.dlq_url or None)
+        expr = ExpressionBuilder()
+        expr.set("dlq_sent", True)
+        expr.set("updated_at", iso_ms(utc_now()))
+        # Only while still FAILED: a redrive that already happened must not be overwritten.
+        condition = f"{expr.attribute('status')} = {expr.value('failed', InvocationStatus.FAILED)}"
+        self._update(record.id, expr, condition)

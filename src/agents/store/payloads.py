@@ -1,0 +1,106 @@
+"""Payload offload: input, context and output above the threshold live in S3, not the item."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from agents.awserrors import translate_aws_errors
+from agents.records import InvocationRecord, is_valid_id
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+#: Payload fields are offloaded above min(configured threshold, this): three payload
+#: fields at this size plus metadata stay far below DynamoDB's 400 KB item limit.
+MAX_INLINE_PAYLOAD_BYTES = 120_000
+
+
+class PayloadOffload:
+    """Writes oversized payloads to ``s3://<bucket>/<prefix><id>/<name>`` and reads them back."""
+
+    def __init__(
+        self,
+        *,
+        bucket: str,
+        prefix: str,
+        threshold_bytes: int,
+        s3: S3Client | None = None,
+    ) -> None:
+        self.bucket = bucket
+        self.prefix = prefix
+        self.threshold_bytes = min(threshold_bytes, MAX_INLINE_PAYLOAD_BYTES)
+        self._s3 = s3
+
+    @property
+    def s3(self) -> S3Client:
+        if self._s3 is not None:
+            return self._s3
+        from agents import aws
+
+        return aws.client("s3")
+
+    def exceeds_threshold(self, text: str) -> bool:
+        return len(text.encode()) > self.threshold_bytes
+
+    def offload_new(self, record: InvocationRecord) -> InvocationRecord:
+        """The record with its oversized input and context replaced by ``*_ref`` pointers."""
+        update: dict[str, Any] = {}
+        if record.input is not None and self.exceeds_threshold(record.input):
+            update["input_ref"] = self.write(record.id, "input.txt", record.input, "text/plain")
+            update["input"] = None
+        if record.context is not None:
+            text = json.dumps(record.context, ensure_ascii=False, separators=(",", ":"))
+            if self.exceeds_threshold(text):
+                update["context_ref"] = self.write(
+                    record.id, "context.json", text, "application/json"
+                )
+                update["context"] = None
+        return record.model_copy(update=update) if update else record
+
+    def offload_output(self, invocation_id: str, output: str) -> str | None:
+        """The ``s3://`` pointer of an oversized output (written now), else None."""
+        if not self.exceeds_threshold(output):
+            return None
+        return self.write(invocation_id, "output.txt", output, "text/plain")
+
+    def hydrate(self, record: InvocationRecord) -> InvocationRecord:
+        """Fill offloaded payloads from S3 (pointers are kept)."""
+        update: dict[str, Any] = {}
+        if record.input is None and record.input_ref:
+            update["input"] = self.read(record.input_ref)
+        if record.output is None and record.output_ref:
+            update["output"] = self.read(record.output_ref)
+        if record.context is None and record.context_ref:
+            update["context"] = json.loads(self.read(record.context_ref))
+        return record.model_copy(update=update) if update else record
+
+    def key(self, invocation_id: str, name: str) -> str:
+        """The S3 key of one payload; the id is validated before any key is built."""
+        if not is_valid_id(invocation_id):
+            raise ValueError(f"invalid invocation id {invocation_id!r}")
+        return f"{self.prefix}{invocation_id}/{name}"
+
+    def write(self, invocation_id: str, name: str, text: str, content_type: str) -> str:
+        if not self.bucket:
+            raise ValueError("no payload bucket configured (PAYLOAD_BUCKET / AGENTS_BUCKET)")
+        key = self.key(invocation_id, name)
+        with translate_aws_errors("s3:PutObject"):
+            self.s3.put_object(
+                Bucket=self.bucket,
+                Key=key,
+                Body=text.encode(),
+                ContentType=f"{content_type}; charset=utf-8",
+            )
+        return f"s3://{self.bucket}/{key}"
+
+    def read(self, ref: str) -> str:
+        if not ref.startswith("s3://") or "/" not in ref[5:]:
+            raise ValueError(f"bad payload pointer {ref!r}")
+        bucket, key = ref[5:].split("/", 1)
+        with translate_aws_errors("s3:GetObject"):
+            body = self.s3.get_object(Bucket=bucket, Key=key)["Body"]
+            try:
+                return body.read().decode()
+            finally:
+                body.close()

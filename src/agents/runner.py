@@ -473,7 +473,7 @@ class Runner:
         """Run ``definition`` on ``input_text`` (see the module docs and ``docs/runner.md``)."""
         started = time.monotonic()
         settings = self.settings
-        from agents.models import resolve_model
+        from agents.model_aliases import resolve_model
 
         model = resolve_model(definition.model, settings)
         tokens = self._max_tokens(max_tokens, settings)
@@ -762,7 +762,7 @@ def preflight(
     ``max_tokens`` out of range, bad context names, input-contract violation, oversized
     input) is a 4xx with nothing stored. Raises what ``run`` would raise.
     """
-    from agents.models import resolve_model
+    from agents.model_aliases import resolve_model
 
     settings = settings or get_settings()
     resolve_model(definition.model, settings)

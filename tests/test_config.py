@@ -1,8 +1,42 @@
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from agents.config import ENV_VARS, ConfigError, Settings
+
+#: One valid, non-default value for every variable the functions read. Written out by
+#: hand so that the table in agents/config.py is checked against something independent.
+SAMPLE_ENV: dict[str, str] = {
+    "AGENTS_BUCKET": "agents-bucket",
+    "AGENTS_PREFIX": "defs/",
+    "PAYLOAD_BUCKET": "payload-bucket",
+    "PAYLOAD_PREFIX": "blobs/",
+    "INVOCATIONS_TABLE": "invocations",
+    "IDEMPOTENCY_TABLE": "idempotency",
+    "INVOCATION_QUEUE_URL": "http://queue/invocations",
+    "DLQ_URL": "http://queue/dlq",
+    "MODEL_ALIASES": json.dumps({"fast": "claude-haiku-4-5"}),
+    "DEFAULT_MODEL": "haiku",
+    "MODEL_PRICES": json.dumps({"claude-x": {"input": 1.0, "output": 2.0}}),
+    "DEFAULT_MAX_TOKENS": "1024",
+    "MAX_TOKENS_LIMIT": "64000",
+    "RETENTION_DAYS": "7",
+    "ANTHROPIC_API_KEY_SECRET": "anthropic/key",
+    "ANTHROPIC_API_KEY": "sk-ant-sample",
+    "API_TIMEOUT_MS": "20000",
+    "DEADLINE_MARGIN_MS": "900",
+    "MAX_REQUEST_BYTES": "2048",
+    "MAX_INPUT_CHARS": "1000",
+    "OFFLOAD_THRESHOLD_BYTES": "4096",
+    "LOG_INPUT": "on",
+    "MAX_RECEIVE_COUNT": "5",
+    "LEASE_SECONDS": "120",
+    "DEFINITION_CACHE_TTL_SECONDS": "2.5",
+    "BATCH_MAX_ITEMS": "50",
+    "WORKER_CONCURRENCY": "4",
+}
 
 
 def test_defaults_without_environment() -> None:
@@ -21,16 +55,45 @@ def test_json_maps_and_booleans_parse() -> None:
     assert settings.effective_payload_bucket == "b"
 
 
+def test_empty_means_unset_and_blank_json_means_empty() -> None:
+    settings = Settings.from_env({"AGENTS_PREFIX": "", "LEASE_SECONDS": "", "MODEL_ALIASES": " "})
+    assert settings.agents_prefix == "agents/"
+    assert settings.lease_seconds == 960
+    assert settings.model_aliases == {}
+
+
+def test_only_the_exact_variable_names_are_read() -> None:
+    settings = Settings.from_env({"agents_bucket": "lower", "Agents_Bucket": "mixed"})
+    assert settings.agents_bucket == ""
+
+
+def test_construction_does_not_read_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DEFAULT_MODEL", "haiku")
+    assert Settings().default_model == "sonnet"
+    assert Settings.from_env().default_model == "haiku"
+
+
 @pytest.mark.parametrize(
-    ("var", "value"), [("MODEL_ALIASES", "{not json"), ("LEASE_SECONDS", "-1")]
+    ("var", "value"),
+    [("MODEL_ALIASES", "{not json"), ("MODEL_ALIASES", "[1]"), ("LEASE_SECONDS", "-1")],
 )
 def test_bad_values_are_config_errors(var: str, value: str) -> None:
     with pytest.raises(ConfigError):
         Settings.from_env({var: value})
 
 
-def test_every_env_var_maps_to_a_field() -> None:
-    assert set(ENV_VARS.values()) <= set(Settings.model_fields)
+def test_the_table_names_every_field_and_only_fields() -> None:
+    assert set(ENV_VARS.values()) == set(Settings.model_fields)
+    assert set(ENV_VARS) == set(SAMPLE_ENV)
+
+
+def test_every_variable_reaches_its_field() -> None:
+    defaults = Settings.from_env({})
+    settings = Settings.from_env(SAMPLE_ENV)
+    for var, field in ENV_VARS.items():
+        assert getattr(settings, field) != getattr(defaults, field), f"{var} is not read"
+        alone = Settings.from_env({var: SAMPLE_ENV[var]}).model_dump()
+        assert alone == {**defaults.model_dump(), field: getattr(settings, field)}, var
 
 
 def test_api_key_is_not_in_repr() -> None:

@@ -302,7 +302,7 @@ def test_stale_copy_served_when_s3_is_unreachable(
         endpoint_url="http://127.0.0.1:9",  # discard port: connection refused
         config=Config(retries={"max_attempts": 1}, connect_timeout=1, read_timeout=1),
     )
-    reg._s3 = dead
+    reg.s3 = dead
     clock.now += 61
     assert reg.get("code-reviewer-fast") is cached
     assert reg.stats.stale_served == 1

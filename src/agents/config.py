@@ -8,46 +8,24 @@ the same template. Nothing else in ``src/`` reads ``os.environ`` directly
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    SettingsError,
+)
+from pydantic_settings.sources.utils import parse_env_vars
 
 from agents.container import per_container
 
-#: Environment variable name -> Settings field name. The template consistency
-#: test reads this table, so keep it the single source of truth.
-ENV_VARS: dict[str, str] = {
-    "AGENTS_BUCKET": "agents_bucket",
-    "AGENTS_PREFIX": "agents_prefix",
-    "PAYLOAD_BUCKET": "payload_bucket",
-    "PAYLOAD_PREFIX": "payload_prefix",
-    "INVOCATIONS_TABLE": "invocations_table",
-    "IDEMPOTENCY_TABLE": "idempotency_table",
-    "INVOCATION_QUEUE_URL": "invocation_queue_url",
-    "DLQ_URL": "dlq_url",
-    "MODEL_ALIASES": "model_aliases",
-    "DEFAULT_MODEL": "default_model",
-    "MODEL_PRICES": "model_prices",
-    "DEFAULT_MAX_TOKENS": "default_max_tokens",
-    "MAX_TOKENS_LIMIT": "max_tokens_limit",
-    "RETENTION_DAYS": "retention_days",
-    "ANTHROPIC_API_KEY_SECRET": "anthropic_api_key_secret",
-    "ANTHROPIC_API_KEY": "anthropic_api_key",
-    "API_TIMEOUT_MS": "api_timeout_ms",
-    "DEADLINE_MARGIN_MS": "deadline_margin_ms",
-    "MAX_REQUEST_BYTES": "max_request_bytes",
-    "MAX_INPUT_CHARS": "max_input_chars",
-    "OFFLOAD_THRESHOLD_BYTES": "offload_threshold_bytes",
-    "LOG_INPUT": "log_input",
-    "MAX_RECEIVE_COUNT": "max_receive_count",
-    "LEASE_SECONDS": "lease_seconds",
-    "DEFINITION_CACHE_TTL_SECONDS": "definition_cache_ttl_seconds",
-    "BATCH_MAX_ITEMS": "batch_max_items",
-    "WORKER_CONCURRENCY": "worker_concurrency",
-}
+__all__ = ["ENV_VARS", "REQUIRED_IN_AWS", "ConfigError", "Settings", "get_settings"]
 
 #: Variables every deployed function needs (the rest have defaults).
 REQUIRED_IN_AWS: frozenset[str] = frozenset(
@@ -59,10 +37,16 @@ class ConfigError(RuntimeError):
     """The environment does not describe a usable configuration."""
 
 
-class Settings(BaseModel):
-    """Typed view of the environment. Build with :meth:`from_env`."""
+class Settings(BaseSettings):
+    """Typed view of the environment: each field is read from its upper-cased name.
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    ``Settings(...)`` is the defaults plus its arguments; :meth:`from_env` reads
+    the environment (or a given mapping).
+    """
+
+    model_config = SettingsConfigDict(
+        frozen=True, extra="forbid", case_sensitive=False, env_ignore_empty=True
+    )
 
     agents_bucket: str = ""
     agents_prefix: str = "agents/"
@@ -92,15 +76,6 @@ class Settings(BaseModel):
     batch_max_items: int = Field(default=500, ge=1)
     worker_concurrency: int = Field(default=10, ge=1)
 
-    @field_validator("model_aliases", "model_prices", mode="before")
-    @classmethod
-    def _json_maps(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            if not value.strip():
-                return {}
-            return json.loads(value)
-        return value
-
     @field_validator("log_input", mode="before")
     @classmethod
     def _boolish(cls, value: Any) -> Any:
@@ -113,13 +88,52 @@ class Settings(BaseModel):
         return self.payload_bucket or self.agents_bucket
 
     @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Only the arguments: the environment comes in through :meth:`from_env`."""
+        return (init_settings,)
+
+    @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
-        env = os.environ if environ is None else environ
-        values = {field: env[var] for var, field in ENV_VARS.items() if env.get(var, "") != ""}
+        """Settings from ``environ`` (default ``os.environ``); :class:`ConfigError` if invalid."""
+        source = EnvironmentSource(cls, os.environ if environ is None else environ)
         try:
-            return cls.model_validate(values)
-        except (ValidationError, json.JSONDecodeError) as exc:
+            return cls(**source())
+        except (ValidationError, SettingsError) as exc:
             raise ConfigError(f"invalid configuration: {exc}") from None
+
+
+#: Environment variable name -> Settings field name (the template consistency test reads it).
+ENV_VARS: dict[str, str] = {field.upper(): field for field in Settings.model_fields}
+
+
+class EnvironmentSource(EnvSettingsSource):
+    """pydantic-settings' environment source over a given mapping.
+
+    Only the exact names in :data:`ENV_VARS` count; an empty value means unset; a
+    blank JSON-valued variable means an empty map.
+    """
+
+    def __init__(self, settings_cls: type[BaseSettings], environ: Mapping[str, str]) -> None:
+        self._environ = environ
+        super().__init__(settings_cls)
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        named = {var: value for var, value in self._environ.items() if var in ENV_VARS}
+        return parse_env_vars(
+            named, self.case_sensitive, self.env_ignore_empty, self.env_parse_none_str
+        )
+
+    def decode_complex_value(self, field_name: str, field: FieldInfo, value: Any) -> Any:
+        if isinstance(value, str) and not value.strip():
+            return {}
+        return super().decode_complex_value(field_name, field, value)
 
 
 @per_container

@@ -736,7 +736,7 @@ class GatewayService:
 
     def _agent_view(self, definition: AgentDefinition) -> AgentView:
         from agents.errors import UnknownModel
-        from agents.models import resolve_model
+        from agents.model_aliases import resolve_model
 
         try:
             resolved: str | None = resolve_model(definition.model, self.settings)

@@ -22,7 +22,7 @@ from agents.definitions import (
     parse_definition,
 )
 from agents.errors import DefinitionError, UnknownModel
-from agents.models import resolve_model
+from agents.model_aliases import resolve_model
 
 Severity = Literal["error", "warning"]
 

@@ -119,7 +119,7 @@ class Runner:
         """Run ``definition`` on ``input_text`` (the whole flow: ``docs/runner.md``)."""
         started = time.monotonic()
         settings = self.settings
-        from agents.models import resolve_model
+        from agents.model_aliases import resolve_model
 
         model = resolve_model(definition.model, settings)
         tokens = checked_max_tokens(max_tokens, settings)

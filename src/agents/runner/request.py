@@ -103,7 +103,7 @@ def preflight(
     ``max_tokens`` out of range, bad context names, input-contract violation, oversized
     input) is a 4xx with nothing stored. Raises what ``run`` would raise.
     """
-    from agents.models import resolve_model
+    from agents.model_aliases import resolve_model
 
     settings = settings or get_settings()
     resolve_model(definition.model, settings)

@@ -11,7 +11,7 @@ import pytest
 
 from agents.config import Settings
 from agents.errors import UnknownModel
-from agents.models import (
+from agents.model_aliases import (
     default_aliases,
     derive_aliases,
     known_model_ids,
@@ -124,7 +124,8 @@ def test_settings_default_comes_from_environment(monkeypatch: pytest.MonkeyPatch
 
 def test_resolving_does_not_import_anthropic() -> None:
     code = (
-        "import sys; from agents.models import resolve_model; from agents.config import Settings;"
+        "import sys; from agents.model_aliases import resolve_model;"
+        "from agents.config import Settings;"
         "resolve_model('opus', Settings()); print('anthropic' in sys.modules)"
     )
     out = subprocess.run(

@@ -21,7 +21,7 @@
 
 Errors of the HTTP layer itself (a malformed request line, a URI or headers
 too long) are the template's ``DEFAULT_4XX`` gateway response too: problem+json,
-never ``http.server``'s HTML page (decision 12.9).
+never ``http.server``'s HTML page (decision 12.23).
 
 Requests are served on threads (``ThreadingHTTPServer``). Real API Gateway
 would fan out to separate Lambda containers; here the handler module and its
@@ -74,7 +74,7 @@ def api_key_id(key: str) -> str:
 
 #: The methods API Gateway REST APIs support (``ANY`` is these seven). Any other
 #: token, TRACE and CONNECT included, is an unsupported method: 403
-#: ``MISSING_AUTHENTICATION_TOKEN`` (decision 12.9). Methods are case-sensitive.
+#: ``MISSING_AUTHENTICATION_TOKEN`` (decision 12.22). Methods are case-sensitive.
 API_GATEWAY_METHODS = frozenset({"DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"})
 
 #: Gateway response type -> (default status, default message, x-amzn-ErrorType).

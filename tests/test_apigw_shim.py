@@ -340,7 +340,7 @@ def _raw(url: str, request: bytes) -> tuple[int, dict[str, str], bytes]:
 )
 def test_unsupported_methods_are_answered_as_api_gateway_does(method: str) -> None:
     """Issue 12.4: not 501 + HTML. API Gateway REST answers a method outside its seven
-    (an ``ANY`` method is those seven) with MISSING_AUTHENTICATION_TOKEN (decision 12.9)."""
+    (an ``ANY`` method is those seven) with MISSING_AUTHENTICATION_TOKEN (decision 12.22)."""
     template = Template.load(PROJECT_TEMPLATE)
     called: list[str] = []
 

@@ -4,7 +4,8 @@
 
 1. matches it against the ``Api`` events of the template's functions (most
    specific route first; no match -> 403 ``Missing Authentication Token``,
-   as API Gateway answers for unknown resources/methods);
+   as API Gateway answers for unknown resources/methods, and for every method
+   outside :data:`API_GATEWAY_METHODS`: TRACE, CONNECT, ``get``, ``FOO``);
 2. checks the API key when the route requires one (``Auth.ApiKeyRequired``):
    a missing or unknown ``x-api-key`` -> 403 ``{"message": "Forbidden"}``;
 3. rejects bodies over 10 MB with 413, like API Gateway's payload limit;
@@ -17,6 +18,10 @@
    (29 s, or the event's ``TimeoutInMillis``): past it -> 504; a handler that
    raises or returns no valid proxy response -> 502, as API Gateway does;
 6. writes the proxy response back.
+
+Errors of the HTTP layer itself (a malformed request line, a URI or headers
+too long) are the template's ``DEFAULT_4XX`` gateway response too: problem+json,
+never ``http.server``'s HTML page (decision 12.23).
 
 Requests are served on threads (``ThreadingHTTPServer``). Real API Gateway
 would fan out to separate Lambda containers; here the handler module and its
@@ -66,6 +71,11 @@ def api_key_id(key: str) -> str:
     digest = hashlib.sha256(key.encode()).digest()
     return base64.b32encode(digest).decode().lower()[:10]
 
+
+#: The methods API Gateway REST APIs support (``ANY`` is these seven). Any other
+#: token, TRACE and CONNECT included, is an unsupported method: 403
+#: ``MISSING_AUTHENTICATION_TOKEN`` (decision 12.22). Methods are case-sensitive.
+API_GATEWAY_METHODS = frozenset({"DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"})
 
 #: Gateway response type -> (default status, default message, x-amzn-ErrorType).
 GATEWAY_ERRORS: dict[str, tuple[int, str, str]] = {
@@ -333,14 +343,22 @@ class ApiGatewayShim:
         """An error API Gateway answers itself, customised by the template's
         gateway responses (``kind``, else ``DEFAULT_4XX``/``DEFAULT_5XX``)."""
         status, default_message, error_type = GATEWAY_ERRORS[kind]
-        text = message or default_message
         spec = self.gateway_responses.get(kind) or self.gateway_responses.get(
             "DEFAULT_4XX" if status < 500 else "DEFAULT_5XX"
         )
+        if spec is not None:
+            status = spec.status_code or status
+        headers, body = self._render(spec, kind, message or default_message, request_id)
+        headers["x-amzn-ErrorType"] = error_type
+        return status, list(headers.items()), body.encode()
+
+    def _render(
+        self, spec: GatewayResponse | None, kind: str, text: str, request_id: str
+    ) -> tuple[dict[str, str], str]:
+        """A gateway response's headers and body (its template, else API Gateway's default)."""
         headers = {"Content-Type": "application/json"}
         body = json.dumps({"message": text})
         if spec is not None:
-            status = spec.status_code or status
             headers.update(spec.headers)
             template = spec.templates.get("application/json") or next(
                 iter(spec.templates.values()), None
@@ -355,7 +373,15 @@ class ApiGatewayShim:
                     "error.responseType": kind,
                 }
                 body = _CONTEXT_VAR.sub(lambda m: values.get(m.group(1), ""), template)
-        headers["x-amzn-ErrorType"] = error_type
+        return headers, body
+
+    def protocol_error(self, status: int, message: str) -> tuple[int, list[tuple[str, str]], bytes]:
+        """An HTTP-level error (bad request line, URI/headers too long) with ``status``,
+        rendered by the template's ``DEFAULT_4XX``/``DEFAULT_5XX`` gateway response."""
+        request_id = str(uuid.uuid4())
+        kind = "DEFAULT_4XX" if status < 500 else "DEFAULT_5XX"
+        headers, body = self._render(self.gateway_responses.get(kind), kind, message, request_id)
+        headers["x-amzn-RequestId"] = request_id
         return status, list(headers.items()), body.encode()
 
     @property
@@ -400,7 +426,7 @@ class ApiGatewayShim:
         request_id: str,
     ) -> tuple[int, list[tuple[str, str]], bytes]:
         raw_path = urlsplit(target).path or "/"
-        found = self.route(method, raw_path)
+        found = self.route(method, raw_path) if method in API_GATEWAY_METHODS else None
         if found is None:
             return self.gateway_error("MISSING_AUTHENTICATION_TOKEN", request_id)
         route, params = found
@@ -558,3 +584,32 @@ class _ProxyRequestHandler(BaseHTTPRequestHandler):
             self.wfile.write(payload)
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = _serve
+
+    def __getattr__(self, name: str) -> Any:
+        # http.server looks up ``do_<METHOD>`` and answers 501 + HTML when it is missing:
+        # every other method (TRACE, CONNECT, ``get``, ``FOO``) goes through the shim too,
+        # which answers it as API Gateway does (403 MISSING_AUTHENTICATION_TOKEN).
+        if name.startswith("do_"):
+            return self._serve
+        raise AttributeError(name)
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """http.server's own errors (400 bad request line, 414, 431, ...) as problem+json."""
+        try:
+            phrase = message or self.responses.get(code, ("Error",))[0]
+        except (KeyError, IndexError):
+            phrase = "Error"
+        status, headers, payload = self.owner.protocol_error(code, phrase)
+        self.log_error("code %d, message %s", code, phrase)
+        self.close_connection = True
+        # a request line that did not parse leaves HTTP/0.9, which would drop the status
+        # line and headers: answer as HTTP/1.1 (API Gateway has no HTTP/0.9 either)
+        self.request_version = self.protocol_version
+        self.send_response(status, phrase)
+        for name, value in headers:
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(payload)))
+        self.send_header("Connection", "close")
+        self.end_headers()
+        if getattr(self, "command", None) != "HEAD" and status >= 200:
+            self.wfile.write(payload)

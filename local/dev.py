@@ -47,6 +47,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from agw.dev_file import DevFile, DevFileModel, DevFileResources
 from local.apigw import DEFAULT_API_PORT, ApiGatewayShim, api_key_id
 from local.aws_stack import DEFAULT_AWS_PORT, LocalAwsStack, PortInUseError, StackDescription
 from local.invoke import DEFAULT_MODEL_PORT, OFFLINE_API_KEY
@@ -121,6 +122,38 @@ class DevInfo(BaseModel):
     environment_conflicts: list[str]
     worker: bool
     started_in_s: float
+
+    def dev_file(self, *, pid: int, project_root: Path, started_at: str) -> DevFile:
+        """What ``agw dev`` writes to ``.agw/dev.json`` (no real Anthropic key in it)."""
+        env = self.environment
+        offline = self.model == "offline"
+        return DevFile(
+            pid=pid,
+            started_at=started_at,
+            project_root=str(project_root),
+            stack_name=self.stack_name,
+            region=self.region,
+            api_url=self.api_url,
+            aws_url=self.aws_url,
+            model=DevFileModel(
+                kind=self.model,
+                base_url=self.model_url if offline else os.environ.get("ANTHROPIC_BASE_URL"),
+                key_source="offline-placeholder" if offline else "environment",
+                offline_api_key=OFFLINE_API_KEY if offline else None,
+            ),
+            resources=DevFileResources(
+                invocations_table=env.get("INVOCATIONS_TABLE", ""),
+                idempotency_table=env.get("IDEMPOTENCY_TABLE", ""),
+                queue_url=self.queue_url,
+                dlq_url=self.dlq_url,
+                agents_bucket=self.agents_bucket,
+                agents_prefix=self.agents_prefix,
+                payload_bucket=env.get("PAYLOAD_BUCKET", ""),
+                payload_prefix=env.get("PAYLOAD_PREFIX", "payloads/"),
+            ),
+            tenants=dict(self.tenants),
+            environment=dict(self.environment),
+        )
 
     def curl_invoke(self, agent: str = FLAGSHIP_AGENT, text: str | None = None) -> str:
         """A ready-to-paste curl for a synchronous invocation of ``agent``."""

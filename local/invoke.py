@@ -7,7 +7,9 @@ the function's handler, ``CodeUri``, ``Timeout``/``MemorySize`` and environment
 event and a Lambda-like context whose remaining time starts at the template's
 ``Timeout``. The function's boto3 calls go to the local stack's moto server:
 ``--aws-endpoint``, else ``$AWS_ENDPOINT_URL``, else
-``http://127.0.0.1:5050`` (``agw dev``'s default ``--aws-port``).
+the running ``agw dev`` stack's (``.agw/dev.json``), else
+``http://127.0.0.1:5050`` (``agw dev``'s default ``--aws-port``). The model
+endpoint and key source are the dev stack's too (:func:`model_environment`).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from agw.dev_file import DevFile
 from local.aws_stack import DEFAULT_AWS_PORT, LOCAL_CREDENTIALS
 from local.lambda_context import context_for
 from local.runtime import Handler, load_handler, patched_environ
@@ -36,6 +39,7 @@ __all__ = [
     "function_environment",
     "invoke_function",
     "load_env_vars",
+    "model_environment",
     "resolve_endpoint",
 ]
 
@@ -46,10 +50,46 @@ DEFAULT_MODEL_PORT = 8899
 OFFLINE_API_KEY = "offline-local-model"
 
 
-def resolve_endpoint(flag: str | None, environ: Mapping[str, str] | None = None) -> str:
-    """``--aws-endpoint``, else ``$AWS_ENDPOINT_URL``, else ``agw dev``'s default."""
+def resolve_endpoint(
+    flag: str | None, environ: Mapping[str, str] | None = None, dev: DevFile | None = None
+) -> str:
+    """``--aws-endpoint``, else ``$AWS_ENDPOINT_URL``, else the running dev stack's,
+    else ``agw dev``'s default."""
     env = os.environ if environ is None else environ
-    return (flag or env.get("AWS_ENDPOINT_URL") or DEFAULT_AWS_ENDPOINT).rstrip("/")
+    found = flag or env.get("AWS_ENDPOINT_URL") or (dev.aws_url if dev else None)
+    return (found or DEFAULT_AWS_ENDPOINT).rstrip("/")
+
+
+def model_environment(
+    dev: DevFile | None,
+    model_endpoint: str | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> dict[str, str]:
+    """``ANTHROPIC_BASE_URL`` / ``ANTHROPIC_API_KEY`` for a locally invoked function.
+
+    ``--model-endpoint`` wins (with the shell's key, else the offline placeholder);
+    else the running dev stack's model and key source (``.agw/dev.json``: the
+    placeholder for the offline model, the shell's ``ANTHROPIC_API_KEY`` for the
+    real API, as ``agw dev`` passes it); else nothing (the shell's values, as the
+    SDK reads them).
+    """
+    env = os.environ if environ is None else environ
+    shell_key = env.get("ANTHROPIC_API_KEY", "").strip()
+    if model_endpoint:
+        return {
+            "ANTHROPIC_BASE_URL": model_endpoint.rstrip("/"),
+            "ANTHROPIC_API_KEY": shell_key or OFFLINE_API_KEY,
+        }
+    if dev is None:
+        return {}
+    values: dict[str, str] = {}
+    if dev.model.base_url:
+        values["ANTHROPIC_BASE_URL"] = dev.model.base_url
+    if dev.model.key_source == "offline-placeholder":
+        values["ANTHROPIC_API_KEY"] = dev.model.offline_api_key or OFFLINE_API_KEY
+    elif shell_key:
+        values["ANTHROPIC_API_KEY"] = shell_key
+    return values
 
 
 def load_env_vars(path: Path | str) -> dict[str, dict[str, str]]:
@@ -130,12 +170,15 @@ def invoke_function(
     *,
     env_vars: Mapping[str, Mapping[str, str]] | None = None,
     handler: Handler | None = None,
+    extra_env: Mapping[str, str] | None = None,
 ) -> InvokeResult:
     """Run ``logical_id``'s handler once with ``event``; the environment is
-    restored afterwards (the handler module stays imported)."""
+    restored afterwards (the handler module stays imported). ``extra_env``
+    (e.g. :func:`model_environment`) is set last."""
     function = template.function(logical_id)
     env, ignored = function_environment(function, env_vars)
     env.update(runtime_environment(function, template.endpoint_url, template.region))
+    env.update(extra_env or {})
     with patched_environ(env):
         run = handler or load_handler(function)
         context = context_for(function)

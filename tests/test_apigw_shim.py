@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -317,3 +318,74 @@ def test_stop_frees_the_port() -> None:
     shim.stop()
     with pytest.raises(httpx.ConnectError):
         httpx.get(f"{url}/health", timeout=2)
+
+
+def _raw(url: str, request: bytes) -> tuple[int, dict[str, str], bytes]:
+    """Send raw bytes (methods and request lines httpx will not send); parse the answer."""
+    host, port = url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as conn:
+        conn.sendall(request)
+        data = b""
+        while chunk := conn.recv(65536):
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = {k.lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])}
+    return int(lines[0].split()[1]), headers, body
+
+
+@pytest.mark.parametrize(
+    "method",
+    ["TRACE", "CONNECT", "PROPFIND", "FOO", "get", "Post", "ANY", "x-amazon-apigateway-any-method"],
+)
+def test_unsupported_methods_are_answered_as_api_gateway_does(method: str) -> None:
+    """Issue 12.4: not 501 + HTML. API Gateway REST answers a method outside its seven
+    (an ``ANY`` method is those seven) with MISSING_AUTHENTICATION_TOKEN (decision 12.22)."""
+    template = Template.load(PROJECT_TEMPLATE)
+    called: list[str] = []
+
+    def record(event: dict[str, Any], context: Any) -> Any:
+        called.append(event["httpMethod"])
+        return echo(event, context)
+
+    with ApiGatewayShim.from_template(
+        template, handlers={"ApiFunction": record}, api_keys={KEY_A: "tenant-a"}, port=0
+    ) as shim:
+        for path in ("/health", "/agents/x/invocations", "/invocations/inv_1/cancel", "/"):
+            request = f"{method} {path} HTTP/1.1\r\nHost: x\r\nx-api-key: {KEY_A}\r\n"
+            status, headers, body = _raw(
+                shim.url, (request + "Content-Length: 0\r\nConnection: close\r\n\r\n").encode()
+            )
+            assert status == 403, (method, path, body)
+            assert headers["content-type"] == "application/problem+json"
+            problem = json.loads(body)
+            assert problem["type"] == "/problems/unauthorized"
+            assert problem["request_id"] == headers["x-amzn-requestid"]
+    assert called == []  # API Gateway never calls the function for them
+
+
+@pytest.mark.parametrize(
+    ("request_bytes", "status"),
+    [
+        (b"GARBAGE\r\n\r\n", 400),  # a bad request line
+        (b"GET /health HTTP/9.9\r\n\r\n", 505),  # http.server: version not supported
+        (b"GET /" + b"a" * 70_000 + b" HTTP/1.1\r\n\r\n", 414),
+        (b"GET /health HTTP/1.1\r\nX: " + b"a" * 70_000 + b"\r\n\r\n", 431),
+        (
+            b"GET /health HTTP/1.1\r\n" + b"".join(b"X%d: y\r\n" % i for i in range(120)) + b"\r\n",
+            431,
+        ),
+    ],
+)
+def test_http_server_errors_are_problem_json_not_html(request_bytes: bytes, status: int) -> None:
+    template = Template.load(PROJECT_TEMPLATE)
+    with ApiGatewayShim.from_template(template, handlers={"ApiFunction": echo}, port=0) as shim:
+        got, headers, body = _raw(shim.url, request_bytes)
+    assert got == status, body
+    assert headers["content-type"] == "application/problem+json"
+    assert b"<html" not in body.lower()
+    problem = json.loads(body)
+    assert problem["type"] == (
+        "/problems/bad-request" if status < 500 else "/problems/service-unavailable"
+    )
+    assert problem["detail"]

@@ -10,6 +10,7 @@ import re
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 from pathlib import Path
 
@@ -53,6 +54,27 @@ def assert_nothing_left(proc: DevProcess, ports: list[int]) -> None:
         assert port_is_free(port), f"port {port} is still taken after agw dev stopped"
 
 
+def assert_dev_file(path: Path, info: dict[str, object], key: str) -> None:
+    """.agw/dev.json: 0600 in a 0700 directory, where the stack is, never a real model key."""
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    dev = json.loads(path.read_text())
+    assert dev["schema_version"] == 1
+    assert dev["api_url"] == info["api_url"]
+    assert dev["aws_url"] == info["aws_url"]
+    assert dev["model"] == {
+        "kind": "offline",
+        "base_url": info["model_url"],
+        "key_source": "offline-placeholder",
+        "offline_api_key": "offline-local-model",
+    }
+    assert dev["resources"]["dlq_url"] == info["dlq_url"]
+    assert dev["resources"]["queue_url"] == info["queue_url"]
+    assert dev["resources"]["invocations_table"].endswith("InvocationsTable")
+    assert key in dev["tenants"]
+    assert "ANTHROPIC_API_KEY" not in dev["environment"]
+
+
 def test_agw_dev_demo_ready_curl_and_sigint(tmp_path: Path) -> None:
     key = "dev-cli-test-key-123"
     info_file = tmp_path / "info.json"
@@ -74,6 +96,8 @@ def test_agw_dev_demo_ready_curl_and_sigint(tmp_path: Path) -> None:
     try:
         api_url = proc.wait_ready()
         info = json.loads(info_file.read_text())
+        dev_file = tmp_path / "agw-dev.dev.json"
+        assert_dev_file(dev_file, info, key)
         stdout = proc.stdout
         # one READY line, last, with the API URL; the key, the offline banner, the curl
         assert [line for line in stdout.splitlines() if line.startswith("READY")] == [
@@ -110,12 +134,16 @@ def test_agw_dev_demo_ready_curl_and_sigint(tmp_path: Path) -> None:
         code = proc.interrupt()
     assert code == 0, proc.stderr[-3000:]
     assert "stopped; nothing is left running" in proc.stderr
+    assert not dev_file.exists()
     assert_nothing_left(proc, ports)
 
 
 def test_agw_dev_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
     proc = start_agw_dev(
-        tmp_path, ["--port=0", "--aws-port=0", "--model-port=0", "--no-demo"], name="sigterm"
+        tmp_path,
+        ["--port=0", "--aws-port=0", "--model-port=0", "--no-demo"],
+        name="sigterm",
+        env={"AGW_DEV_FILE": str(tmp_path / ".agw" / "dev.json")},
     )
     try:
         api_url = proc.wait_ready()
@@ -126,11 +154,15 @@ def test_agw_dev_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
             api_url + "/health", headers={"x-api-key": generated.group(1)}, timeout=10
         )
         assert health.status_code == 200
+        dev_file = tmp_path / ".agw" / "dev.json"
+        assert stat.S_IMODE(dev_file.stat().st_mode) == 0o600
         proc.process.send_signal(signal.SIGTERM)
         code = proc.process.wait(timeout=20)
     finally:
         proc.interrupt()
     assert code == 0
+    assert not dev_file.exists()
+    assert not dev_file.parent.exists()  # .agw/ was created for it, and goes with it
     assert_nothing_left(proc, [port_of(api_url)])
 
 

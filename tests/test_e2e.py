@@ -296,36 +296,75 @@ def test_the_local_invoke_stand_in_runs_every_event_file(
             assert response.get("batchItemFailures") == [], (name, response)
 
 
-def test_agw_local_invoke_cli_against_the_running_stack(dev_stack: RunningDevStack) -> None:
-    """The stand-in as users run it: `agw local invoke ApiFunction -e events/...`."""
-    env = child_environment(
-        {"ANTHROPIC_BASE_URL": dev_stack.model_url, "ANTHROPIC_API_KEY": OFFLINE_API_KEY}
-    )
-    run = subprocess.run(
-        [
-            str(AGW),
-            "local",
-            "invoke",
-            "ApiFunction",
-            "-e",
-            "events/api-invoke-sync.json",
-            "--aws-endpoint",
-            dev_stack.aws_url,
-        ],
+#: Events run through `agw local invoke` as a user runs it (each is its own process).
+CLI_EVENTS = [
+    "api-invoke-sync.json",
+    "api-invoke-idempotent.json",
+    "api-health.json",
+    "api-list-agents.json",
+    "sqs-raw-job.json",
+]
+
+
+def local_invoke(
+    dev_stack: RunningDevStack, event: str, *extra: str
+) -> subprocess.CompletedProcess[str]:
+    """`agw local invoke <fn> -e events/<event>` with nothing set but the dev file's path
+    (no endpoint, no model URL, no key: it must find the running stack by itself)."""
+    function = "ApiFunction" if event.startswith("api-") else "WorkerFunction"
+    return subprocess.run(
+        [str(AGW), "local", "invoke", function, "-e", f"events/{event}", *extra],
         cwd=REPO,
-        env=env,
+        env=child_environment({"AGW_DEV_FILE": str(dev_stack.dev_file)}),
         capture_output=True,
         text=True,
         timeout=60,
         check=False,
     )
+
+
+@pytest.mark.parametrize("event", CLI_EVENTS)
+def test_agw_local_invoke_finds_the_dev_stack_and_keeps_stdout_json(
+    dev_stack: RunningDevStack, event: str
+) -> None:
+    """Issue 12.2: the stand-in uses `.agw/dev.json` (moto, model, key source); only the
+    response JSON is on stdout, the function's logs are on stderr (`| jq` works)."""
+    run = local_invoke(dev_stack, event)
     assert run.returncode == 0, run.stderr[-3000:]
-    # the response is the last (indented) JSON document; the function's one-line JSON
-    # logs come before it on stdout
-    lines = run.stdout.splitlines()
-    start = max(i for i, line in enumerate(lines) if line == "{")
-    response = json.loads("\n".join(lines[start:]))
-    assert response["statusCode"] == 200, response
-    invocation = json.loads(response["body"])
-    assert invocation["status"] == "SUCCEEDED"
-    assert invocation["output"].startswith(OFFLINE_BANNER)
+    response = json.loads(run.stdout)  # the whole of stdout is one JSON document
+    assert '"level"' in run.stderr  # the function's JSON logs went to stderr
+    if event.startswith("api-"):
+        assert response["statusCode"] < 500, response
+        if event.startswith("api-invoke-"):
+            assert response["statusCode"] == 200, response
+            invocation = json.loads(response["body"])
+            assert invocation["status"] == "SUCCEEDED"
+            assert invocation["output"].startswith(OFFLINE_BANNER)
+    else:
+        assert response == {"batchItemFailures": []}
+
+
+def test_agw_local_invoke_model_endpoint_overrides_the_dev_stack(
+    dev_stack: RunningDevStack,
+) -> None:
+    """--model-endpoint wins over the dev stack's model: a dead one makes the call fail."""
+    run = local_invoke(dev_stack, "api-invoke-sync.json", "--model-endpoint", "http://127.0.0.1:9")
+    assert run.returncode == 0, run.stderr[-3000:]
+    response = json.loads(run.stdout)
+    assert response["statusCode"] >= 500, response  # nothing answers on port 9
+    assert json.loads(response["body"])["type"].startswith("/problems/model")
+
+
+def test_agw_dlq_list_finds_the_dev_stack_without_flags(dev_stack: RunningDevStack) -> None:
+    """Issue 12.5: `agw dlq list` with no flags and no environment uses `.agw/dev.json`."""
+    run = subprocess.run(
+        [str(AGW), "dlq", "list", "--json"],
+        cwd=REPO,
+        env=child_environment({"AGW_DEV_FILE": str(dev_stack.dev_file)}),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr
+    assert isinstance(json.loads(run.stdout), list)

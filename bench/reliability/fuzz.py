@@ -2,7 +2,9 @@
 
 Every operation of the document, positive and negative generation, each case sent with
 one of four credentials (tenant A's key, tenant B's key, an unknown key, no key), through
-the API Gateway shim. Checks: no 5xx; every error is an RFC 9457 problem document
+the API Gateway shim; then every route with each method API Gateway does not route
+(:data:`FUZZ_METHODS`: TRACE, CONNECT, WebDAV verbs, unknown and lower-case tokens) and each
+credential (issue 12.4). Checks: no 5xx; every error is an RFC 9457 problem document
 (``application/problem+json``), the gateway's own 403s included (the template's gateway
 responses); no response body or header leaks a traceback, a source path or a canary.
 """
@@ -19,7 +21,7 @@ from bench.reliability.api_scenarios import is_problem
 from bench.reliability.harness import AGENT, ANTHROPIC_CANARY, KEY_A, KEY_B, REPO, Harness
 from bench.reliability.outcome import Outcome
 
-__all__ = ["LEAK_PATTERNS", "fuzz", "leaks_in"]
+__all__ = ["FUZZ_METHODS", "LEAK_PATTERNS", "fuzz", "leaks_in", "method_probe"]
 
 UNKNOWN_KEY = "agw-rel-unknown-key-0000000000"
 #: What must never appear in a response: tracebacks, source locations, local paths, secrets.
@@ -32,6 +34,49 @@ LEAK_PATTERNS = [
     re.compile(r"\b\w+Error: .*\bline \d+, in\b"),
 ]
 SECRETS = (KEY_A, KEY_B, ANTHROPIC_CANARY, UNKNOWN_KEY)
+#: Methods outside API Gateway's seven (schemathesis' generate phase never sends them;
+#: its coverage phase sends TRACE). Sent as-is: methods are case-sensitive.
+FUZZ_METHODS = (
+    "TRACE",
+    "CONNECT",
+    "PROPFIND",
+    "MKCOL",
+    "FOO",
+    "get",
+    "Post",
+    "ANY",
+    "X" * 64,
+)
+
+
+def method_probe(
+    api_url: str, method: str, path: str, key: str | None
+) -> tuple[int, dict[str, str], str]:
+    """One request with ``method`` sent verbatim (http.client does not normalise it)."""
+    import http.client
+    from urllib.parse import urlsplit
+
+    where = urlsplit(api_url)
+    conn = http.client.HTTPConnection(where.hostname or "127.0.0.1", where.port, timeout=30)
+    try:
+        conn.request(method, path, headers={"x-api-key": key} if key else {})
+        response = conn.getresponse()
+        return (
+            response.status,
+            {k.lower(): v for k, v in response.getheaders()},
+            (response.read().decode("utf-8", errors="replace")),
+        )
+    finally:
+        conn.close()
+
+
+def _route_paths(document: dict[str, Any]) -> list[str]:
+    """Every path of the document, parameters filled with plausible values, plus ``/``."""
+    values = {"name": AGENT, "id": "inv_00000000000000000000000000000000"}
+    paths = []
+    for template in document.get("paths", {}):
+        paths.append(re.sub(r"\{(\w+)\}", lambda m: values.get(m.group(1), "x"), template))
+    return [*paths, "/"]
 
 
 def leaks_in(text: str, *, secrets: tuple[str, ...] = SECRETS) -> list[str]:
@@ -138,6 +183,26 @@ def fuzz(h: Harness, *, cases: int = 500, seed: int = 20261128) -> Outcome:
     for label, strategy in plans:
         runner(label, strategy)()
 
+    method_cases = 0
+    for path in _route_paths(document):
+        for method in FUZZ_METHODS:
+            for who, key in key_for.items():
+                try:
+                    status, headers, text = method_probe(h.api_url, method, path, key)
+                except OSError as exc:
+                    session_errors.append(f"{method} {path}: {type(exc).__name__}")
+                    continue
+                method_cases += 1
+                statuses[str(status)] += 1
+                where = f"{method} {path} [{who}] -> {status}"
+                if status >= 500:
+                    server_errors.append(f"{where}: {text[:200]}")
+                if status < 400 or not is_problem(_Probe(status, headers, text)):
+                    not_problem.append(f"{where}: {headers.get('content-type')} {text[:120]}")
+                found = leaks_in(text + "\n" + "\n".join(f"{k}: {v}" for k, v in headers.items()))
+                if found:
+                    leaked.append(f"{where}: {found}")
+
     total = sum(sent.values())
     out.figures = {
         "cases": total,
@@ -152,9 +217,11 @@ def fuzz(h: Harness, *, cases: int = 500, seed: int = 20261128) -> Outcome:
         "errors_not_problem_json": len(not_problem),
         "leaks": len(leaked),
         "unsendable": len(session_errors),
+        "method_cases": method_cases,
     }
     out.check(f"at least {cases} cases", total >= cases)
     out.check("every operation exercised", out["operations_hit"] == len(operations))
+    out.check("every route probed with every unsupported method", method_cases > 0)
     out.check("no 5xx", not server_errors)
     out.check("every error is problem+json", not not_problem)
     out.check("no traceback, path or secret in any response", not leaked)
@@ -173,6 +240,20 @@ class _Adapter:
 
     def json(self) -> Any:
         return self._response.json()
+
+
+class _Probe:
+    """A :func:`method_probe` answer through the surface ``is_problem`` reads."""
+
+    def __init__(self, status: int, headers: dict[str, str], text: str) -> None:
+        self.status_code = status
+        self.headers = headers
+        self._text = text
+
+    def json(self) -> Any:
+        import json
+
+        return json.loads(self._text)
 
 
 def _header_value(value: Any) -> str:

@@ -5,8 +5,10 @@ pushes ``definitions/``, the model (the Anthropic API when ANTHROPIC_API_KEY is
 set, else the offline fake Messages API), the API Gateway shim in front of the
 API function and the SQS poller feeding the worker. Prints the API URL, the
 local API key(s) and a ready-to-paste curl, runs one demo invocation of the
-flagship agent (unless --no-demo), then prints exactly one line
-``READY <api-url>`` on stdout. Ctrl-C (SIGINT) or SIGTERM stops everything.
+flagship agent (unless --no-demo), writes where the stack is to
+``.agw/dev.json`` (mode 0600; ``$AGW_DEV_FILE`` for another path; read by ``agw local
+invoke`` and the operations commands), then prints exactly one line ``READY <api-url>``
+on stdout. Ctrl-C (SIGINT) or SIGTERM stops everything and removes the file.
 
 State lives in moto's memory: stopping forgets every invocation.
 """
@@ -14,9 +16,11 @@ State lives in moto's memory: stopping forgets every invocation.
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import threading
+from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -113,6 +117,11 @@ def _handler(args: argparse.Namespace) -> int:
             raise KeyboardInterrupt
 
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    from agw.dev_file import dev_file_path
+
+    project_root = Path(args.template).resolve().parent
+    dev_path = dev_file_path(project_root)
+    wrote_dev_file = False
     stack = DevStack(
         template=args.template,
         definitions=[args.definitions],
@@ -132,9 +141,8 @@ def _handler(args: argparse.Namespace) -> int:
         if not args.no_demo:
             _demo(info, out)
         started.set()  # from here on a signal means "stop cleanly" (exit 0)
+        wrote_dev_file = _write_dev_file(info, dev_path, project_root)
         if args.info_file:
-            from pathlib import Path
-
             Path(args.info_file).write_text(info.model_dump_json(indent=2) + "\n")
         print(f"READY {info.api_url}", file=out, flush=True)
         while not stop.wait(0.5):
@@ -145,11 +153,39 @@ def _handler(args: argparse.Namespace) -> int:
         print("agw dev: interrupted", file=sys.stderr)
         return 130
     finally:
+        if wrote_dev_file:
+            from agw.dev_file import remove_dev_file
+
+            remove_dev_file(dev_path, os.getpid())
         stack.stop()
         sys.stdout = out
         for signum, handler in previous.items():
             signal.signal(signum, handler)
         print("agw dev: stopped; nothing is left running", file=sys.stderr, flush=True)
+
+
+def _write_dev_file(info: DevInfo, path: Path, project_root: Path) -> bool:
+    from datetime import UTC, datetime
+
+    from agw.dev_file import write_dev_file
+
+    dev = info.dev_file(
+        pid=os.getpid(),
+        project_root=project_root,
+        started_at=datetime.now(UTC).isoformat(timespec="seconds"),
+    )
+    try:
+        written = write_dev_file(path, dev)
+    except OSError as exc:
+        print(f"agw dev: warning: cannot write {path}: {exc}", file=sys.stderr)
+        return False
+    if not written:
+        print(
+            f"agw dev: warning: another running agw dev owns {path}; not replacing it "
+            "(agw local invoke and agw dlq will find that stack, not this one)",
+            file=sys.stderr,
+        )
+    return written
 
 
 def _announce(info: DevInfo, out: TextIO) -> None:

@@ -1,16 +1,16 @@
 """``agw dlq list|show|redrive|delete``: inspect and redrive the dead-letter queue.
 
-Where things are: ``--dlq-url`` / ``--queue-url`` / ``--table`` / ``--aws-endpoint`` /
-``--region``, else the environment the functions read (``DLQ_URL``,
-``INVOCATION_QUEUE_URL``, ``INVOCATIONS_TABLE``, ``AWS_ENDPOINT_URL``, ``AWS_REGION``) --
-which is what the local stack (``agw dev``) exports. docs/operations.md is the runbook.
+Where things are (:mod:`agw.stack_target`): ``--dlq-url`` / ``--queue-url`` / ``--table`` /
+``--aws-endpoint`` / ``--region``, else the environment the functions read (``DLQ_URL``,
+``INVOCATION_QUEUE_URL``, ``INVOCATIONS_TABLE``, ``AWS_ENDPOINT_URL``, ``AWS_REGION``),
+else ``--stack NAME``'s CloudFormation outputs, else the running ``agw dev`` stack
+(``.agw/dev.json``). docs/operations.md is the runbook.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -25,16 +25,15 @@ def register(nouns: Any) -> None:
     )
     verbs = parser.add_subparsers(dest="verb", metavar="<verb>", required=True)
 
+    from agw.stack_target import add_target_arguments
+
     def common(verb: argparse.ArgumentParser) -> None:
         verb.add_argument("--dlq-url", help="the DLQ (default: $DLQ_URL)")
         verb.add_argument(
             "--queue-url", help="the invocation queue (default: $INVOCATION_QUEUE_URL)"
         )
         verb.add_argument("--table", help="the invocations table (default: $INVOCATIONS_TABLE)")
-        verb.add_argument(
-            "--aws-endpoint", metavar="URL", help="AWS endpoint (default: $AWS_ENDPOINT_URL)"
-        )
-        verb.add_argument("--region", help="default: $AWS_REGION or us-east-1")
+        add_target_arguments(verb)
         verb.add_argument("--json", action="store_true", help="print JSON")
 
     listing = verbs.add_parser(
@@ -86,38 +85,33 @@ def register(nouns: Any) -> None:
 
 
 def _tool(args: argparse.Namespace) -> DeadLetters:
-    import boto3
     from botocore.config import Config
 
     from agents.config import Settings
-    from agents.errors import BadRequest
     from agents.store import InvocationStore
     from agw.dlq import DeadLetters
+    from agw.stack_target import target_from_args
 
     settings = Settings.from_env()
-    endpoint = args.aws_endpoint or os.environ.get("AWS_ENDPOINT_URL") or None
-    region = args.region or os.environ.get("AWS_REGION") or "us-east-1"
-    session = boto3.session.Session(region_name=region)
+    target = target_from_args(args)
+    endpoint = target.aws_endpoint
+    session = target.session()
     config = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=5)
-    table = args.table or settings.invocations_table
-    if not table:
-        raise BadRequest("no invocations table (set INVOCATIONS_TABLE or --table)")
+    table = target.require("invocations_table")
+    dlq_url = target.require("dlq_url")
     store = InvocationStore(
         table,
-        payload_bucket=settings.effective_payload_bucket,
-        payload_prefix=settings.payload_prefix,
-        dlq_url=args.dlq_url or settings.dlq_url,
+        payload_bucket=target.payload_bucket or target.agents_bucket,
+        payload_prefix=target.payload_prefix,
+        dlq_url=dlq_url,
         offload_threshold_bytes=settings.offload_threshold_bytes,
         retention_days=settings.retention_days,
         dynamodb=session.client("dynamodb", endpoint_url=endpoint, config=config),
         s3=session.client("s3", endpoint_url=endpoint, config=config),
     )
-    dlq_url = args.dlq_url or settings.dlq_url
-    if not dlq_url:
-        raise BadRequest("no DLQ URL (set DLQ_URL or --dlq-url)")
     return DeadLetters(
         dlq_url=dlq_url,
-        queue_url=args.queue_url or settings.invocation_queue_url,
+        queue_url=target.queue_url,
         store=store,
         sqs=session.client("sqs", endpoint_url=endpoint, config=config),
     )

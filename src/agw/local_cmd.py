@@ -21,9 +21,11 @@ def register(nouns: Any) -> None:
             "Like `sam local invoke`, without Docker: resolve the function's handler, "
             "CodeUri, Timeout and environment from the template (Ref/GetAtt -> the local "
             "stack's names), run it in this process with a Lambda-like context, print its "
-            "JSON response on stdout. AWS calls go to --aws-endpoint, else "
-            "$AWS_ENDPOINT_URL, else the default `agw dev` moto server "
-            "(http://127.0.0.1:5050). Exit status 1 when the function raised."
+            "JSON response on stdout (the function's logs and metrics go to stderr). AWS "
+            "calls go to --aws-endpoint, else $AWS_ENDPOINT_URL, else the running `agw dev` "
+            "stack (.agw/dev.json), else http://127.0.0.1:5050; the model is the dev "
+            "stack's (same endpoint and key source) unless --model-endpoint. Exit status 1 "
+            "when the function raised."
         ),
     )
     invoke.add_argument("function", metavar="LogicalId", help="e.g. ApiFunction, WorkerFunction")
@@ -38,11 +40,17 @@ def register(nouns: Any) -> None:
     )
     invoke.add_argument("-t", "--template", default="template.yaml", help="default: template.yaml")
     invoke.add_argument("--aws-endpoint", metavar="URL", help="the local stack's moto server")
+    invoke.add_argument(
+        "--model-endpoint",
+        metavar="URL",
+        help="the Messages API the function calls (ANTHROPIC_BASE_URL; default: the dev "
+        "stack's model, else your shell's)",
+    )
     invoke.add_argument("--region", default=None, help="default: $AWS_REGION or us-east-1")
     invoke.add_argument(
         "--stack-name",
         default=None,
-        help="the local stack's name (default: agent-gateway-local, as `agw dev`)",
+        help="the local stack's name (default: the dev stack's, else agent-gateway-local)",
     )
     invoke.add_argument(
         "--parameter-overrides",
@@ -91,12 +99,15 @@ def _env_vars(args: argparse.Namespace) -> int:
 def _invoke(args: argparse.Namespace) -> int:
     import os
     import socket
+    from pathlib import Path
     from urllib.parse import urlsplit
 
+    from agw.dev_file import dev_file_path, read_dev_file
     from local.invoke import (
         invoke_function,
         load_env_vars,
         load_template,
+        model_environment,
         read_event,
         resolve_endpoint,
     )
@@ -107,13 +118,18 @@ def _invoke(args: argparse.Namespace) -> int:
     except ValueError:
         print("agw: error: --parameter-overrides takes KEY=VALUE pairs", file=sys.stderr)
         return 2
-    endpoint = resolve_endpoint(args.aws_endpoint)
+    dev = read_dev_file(dev_file_path(Path(args.template).resolve().parent))
+    endpoint = resolve_endpoint(args.aws_endpoint, dev=dev)
+    if dev is not None and endpoint != dev.aws_url.rstrip("/"):
+        dev = None  # pointed at another stack: the dev stack's model is not its model
     try:
         template = load_template(
             args.template,
             endpoint_url=endpoint,
-            region=args.region or os.environ.get("AWS_REGION") or DEFAULT_REGION,
-            stack_name=args.stack_name or DEFAULT_STACK_NAME,
+            region=args.region
+            or os.environ.get("AWS_REGION")
+            or (dev.region if dev else DEFAULT_REGION),
+            stack_name=args.stack_name or (dev.stack_name if dev else DEFAULT_STACK_NAME),
             parameter_overrides=overrides,
         )
         event = read_event(args.event)
@@ -130,11 +146,21 @@ def _invoke(args: argparse.Namespace) -> int:
             "or pass --aws-endpoint); AWS calls will fail",
             file=sys.stderr,
         )
+    out = sys.stdout
+    sys.stdout = sys.stderr  # the function's logs and metrics go to stderr, as sam local
     try:
-        result = invoke_function(template, args.function, event, env_vars=env_vars)
+        result = invoke_function(
+            template,
+            args.function,
+            event,
+            env_vars=env_vars,
+            extra_env=model_environment(dev, args.model_endpoint),
+        )
     except TemplateError as exc:
         print(f"agw: error: {exc}", file=sys.stderr)
         return 2
+    finally:
+        sys.stdout = out
     for name in result.ignored_env_vars:
         print(
             f"agw: warning: --env-vars {name} ignored: the template does not declare it "

@@ -106,9 +106,13 @@ def start_agw_dev(
     env: Mapping[str, str] | None = None,
     name: str = "agw-dev",
 ) -> DevProcess:
-    """Start ``agw dev ARGS`` in its own process group (cwd = the repository)."""
+    """Start ``agw dev ARGS`` in its own process group (cwd = the repository).
+
+    Its ``.agw/dev.json`` goes to ``tmp_dir/<name>.dev.json`` (``AGW_DEV_FILE``), never
+    the repository's, unless ``env`` names one."""
     tmp_dir.mkdir(parents=True, exist_ok=True)
     out_path, err_path = tmp_dir / f"{name}.out", tmp_dir / f"{name}.err"
+    env = {"AGW_DEV_FILE": str(tmp_dir / f"{name}.dev.json"), **(env or {})}
     out, err = out_path.open("wb"), err_path.open("wb")
     process = subprocess.Popen(
         [str(AGW), "dev", *args],
@@ -132,6 +136,11 @@ class RunningDevStack:
     @property
     def api_url(self) -> str:
         return str(self.info["api_url"])
+
+    @property
+    def dev_file(self) -> Path:
+        """The stack's ``.agw/dev.json`` (in the test's temporary directory)."""
+        return self.proc.stdout_path.with_name(self.proc.stdout_path.stem + ".dev.json")
 
     @property
     def model_url(self) -> str:

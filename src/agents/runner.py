@@ -466,6 +466,7 @@ class Runner:
         input_text: str,
         *,
         context: Mapping[str, Any] | None = None,
+        invocation_context: str | None = None,
         max_tokens: int | None = None,
         deadline: Deadline,
         metadata: Mapping[str, str] | None = None,
@@ -478,7 +479,7 @@ class Runner:
         model = resolve_model(definition.model, settings)
         tokens = self._max_tokens(max_tokens, settings)
         user_turn = self._user_turn(definition, input_text, context, settings)
-        system = self._system(definition, input_text)
+        system = self._system(definition, input_text, invocation_context)
         budget = deadline.minus_ms(settings.deadline_margin_ms)
         if budget.remaining_s() < MIN_ATTEMPT_S:
             raise DeadlineExceeded(
@@ -499,7 +500,7 @@ class Runner:
         if first.refusal is not None:
             raise self._refusal(first)
         output, stop_reason = first.text, first.stop_reason
-        contract = self._check(definition, output, input_text)
+        contract = self._check(definition, output, input_text, invocation_context)
         repaired = False
         if contract is not None and not contract.valid and stop_reason == "end_turn":
             repair_params = {
@@ -524,7 +525,7 @@ class Runner:
                 usage = usage + second.usage
                 if second.refusal is None:
                     output, stop_reason = second.text, second.stop_reason
-                    contract = self._check(definition, output, input_text)
+                    contract = self._check(definition, output, input_text, invocation_context)
                     repaired = True
         cost = estimate_cost(model, usage, settings)
         result = RunResult(
@@ -619,7 +620,9 @@ class Runner:
         return text
 
     @staticmethod
-    def _system(definition: AgentDefinition, input_text: str) -> list[dict[str, Any]]:
+    def _system(
+        definition: AgentDefinition, input_text: str, invocation_context: str | None = None
+    ) -> list[dict[str, Any]]:
         body = definition.body.strip() or (
             f"You are the agent {definition.name}. {definition.description}".strip()
         )
@@ -627,7 +630,9 @@ class Runner:
             {"type": "text", "text": body, "cache_control": {"type": "ephemeral"}}
         ]
         if definition.output_contract is not None:
-            instruction = build_contract_instruction(definition.output_contract, input_text)
+            instruction = build_contract_instruction(
+                definition.output_contract, input_text, invocation_context
+            )
             if instruction:
                 blocks.append(
                     {"type": "text", "text": instruction, "cache_control": {"type": "ephemeral"}}
@@ -635,10 +640,15 @@ class Runner:
         return blocks
 
     @staticmethod
-    def _check(definition: AgentDefinition, output: str, prompt: str) -> ContractResult | None:
+    def _check(
+        definition: AgentDefinition,
+        output: str,
+        prompt: str,
+        invocation_context: str | None = None,
+    ) -> ContractResult | None:
         if definition.output_contract is None:
             return None
-        return definition.output_contract.check(output, prompt)
+        return definition.output_contract.check(output, prompt, invocation_context)
 
     @staticmethod
     def _refusal(outcome: _CallOutcome) -> ModelRefusal:

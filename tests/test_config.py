@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 
 from agents.config import ENV_VARS, ConfigError, Settings
+from agents.errors import ConfigurationError
 
 
 def test_defaults_without_environment() -> None:
@@ -27,6 +28,19 @@ def test_json_maps_and_booleans_parse() -> None:
 def test_bad_values_are_config_errors(var: str, value: str) -> None:
     with pytest.raises(ConfigError):
         Settings.from_env({var: value})
+
+
+def test_config_errors_are_configuration_errors_naming_the_variable() -> None:
+    with pytest.raises(ConfigError) as info:
+        Settings.from_env({"LEASE_SECONDS": "-17", "DEFAULT_MAX_TOKENS": "many"})
+    error = info.value
+    assert isinstance(error, ConfigurationError)
+    assert (error.error_type, error.status, error.retryable) == ("configuration-error", 500, False)
+    assert "LEASE_SECONDS" in error.detail
+    assert "DEFAULT_MAX_TOKENS" in error.detail
+    assert "-17" not in error.detail  # values may be secrets: never echoed
+    assert "many" not in error.detail
+    assert "pydantic" not in error.detail
 
 
 def test_every_env_var_maps_to_a_field() -> None:

@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from agents.container import per_container
+from agents.errors import ConfigurationError
 
 #: Environment variable name -> Settings field name. The template consistency
 #: test reads this table, so keep it the single source of truth.
@@ -55,8 +56,8 @@ REQUIRED_IN_AWS: frozenset[str] = frozenset(
 )
 
 
-class ConfigError(RuntimeError):
-    """The environment does not describe a usable configuration."""
+class ConfigError(ConfigurationError, RuntimeError):
+    """The environment does not describe a usable configuration (``configuration-error``)."""
 
 
 class Settings(BaseModel):
@@ -118,8 +119,20 @@ class Settings(BaseModel):
         values = {field: env[var] for var, field in ENV_VARS.items() if env.get(var, "") != ""}
         try:
             return cls.model_validate(values)
-        except (ValidationError, json.JSONDecodeError) as exc:
-            raise ConfigError(f"invalid configuration: {exc}") from None
+        except ValidationError as exc:
+            raise ConfigError(f"invalid configuration: {_problems(exc)}") from None
+
+
+_VAR_OF_FIELD = {field: var for var, field in ENV_VARS.items()}
+
+
+def _problems(exc: ValidationError) -> str:
+    """Each invalid setting by its variable name, without its value (it may be a secret)."""
+    parts = []
+    for error in exc.errors(include_url=False, include_input=False, include_context=False):
+        field = str(error["loc"][0]) if error["loc"] else ""
+        parts.append(f"{_VAR_OF_FIELD.get(field, field or 'settings')}: {error['msg']}")
+    return "; ".join(parts)
 
 
 @per_container

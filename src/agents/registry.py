@@ -31,6 +31,7 @@ from agents.definitions import (
 )
 from agents.errors import (
     AgentNotFound,
+    ConfigurationError,
     DefinitionError,
     GatewayError,
     ServiceUnavailable,
@@ -115,7 +116,7 @@ class AgentRegistry:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if not bucket:
-            raise GatewayError("the agents bucket is not configured (AGENTS_BUCKET)")
+            raise ConfigurationError("the agents bucket is not configured (AGENTS_BUCKET)")
         self.bucket = bucket
         self.prefix = prefix
         self.ttl_seconds = ttl_seconds
@@ -419,7 +420,13 @@ class AgentRegistry:
                 name = key[len(self.prefix) : -3] if key.endswith(".md") else key
                 raise AgentNotFound(f"no agent named {name!r}", agent=name) from None
             if code == "NoSuchBucket":
-                raise GatewayError(f"the agents bucket {self.bucket!r} does not exist") from None
+                raise ConfigurationError(
+                    f"the agents bucket {self.bucket!r} does not exist (AGENTS_BUCKET)"
+                ) from None
+            if code in ("AccessDenied", "AllAccessDisabled") or status == 403:
+                raise ConfigurationError(
+                    f"S3 denied access to the agents bucket {self.bucket!r} ({code or status})"
+                ) from None
             if is_transient(exc):
                 raise ServiceUnavailable(f"S3 is unavailable ({code or status})") from exc
             raise GatewayError(f"S3 refused the request ({code or status})") from exc

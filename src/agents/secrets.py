@@ -13,7 +13,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from agents.container import per_container
-from agents.errors import ModelError
+from agents.errors import ConfigurationError
 
 if TYPE_CHECKING:
     from agents.config import Settings
@@ -24,7 +24,7 @@ SECRET_MAX_AGE_S = 300
 SECRET_JSON_FIELDS = ("ANTHROPIC_API_KEY", "anthropic_api_key", "api_key", "apiKey", "key")
 
 
-class MissingApiKey(ModelError):
+class MissingApiKey(ConfigurationError):
     """No Anthropic API key is configured (permanent until the deployment is fixed)."""
 
 

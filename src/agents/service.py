@@ -41,6 +41,7 @@ from agents.api_models import (
 from agents.config import Settings, get_settings
 from agents.container import per_container
 from agents.errors import (
+    ConfigurationError,
     Conflict,
     DefinitionError,
     GatewayError,
@@ -630,7 +631,9 @@ class GatewayService:
 
         url = self.settings.invocation_queue_url
         if not url:
-            raise GatewayError("the invocation queue is not configured (INVOCATION_QUEUE_URL)")
+            raise ConfigurationError(
+                "the invocation queue is not configured (INVOCATION_QUEUE_URL)"
+            )
         sqs = aws.client("sqs")
         pending = list(dict.fromkeys(invocation_ids))
         for round_no in range(SQS_SEND_ROUNDS):

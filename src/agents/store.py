@@ -30,6 +30,7 @@ from agents.dlq import DlqMessage, send_to_dlq
 from agents.errors import (
     BadRequest,
     BatchNotFound,
+    ConfigurationError,
     Conflict,
     InvocationNotFound,
     NotCancellable,
@@ -166,7 +167,7 @@ class InvocationStore:
         s3: S3Client | None = None,
     ) -> None:
         if not table:
-            raise ValueError("the invocations table is not configured (INVOCATIONS_TABLE)")
+            raise ConfigurationError("the invocations table is not configured (INVOCATIONS_TABLE)")
         self.table = table
         self.payload_bucket = payload_bucket
         self.payload_prefix = payload_prefix

@@ -182,6 +182,26 @@ def test_batch_submit_then_progress(api: ApiClient, api_stack: ApiStack) -> None
     assert_problem(ApiClient(TENANT_B).get(f"/batches/{submitted['id']}"), 404, "batch-not-found")
 
 
+def test_invocation_context_is_kept_on_invocations_and_batch_items(
+    api: ApiClient, api_stack: ApiStack
+) -> None:
+    one = api.post(PATH, {**BODY, "invocation_context": "ring:dev-refactor", "mode": "async"})
+    assert one.status == 202, one.text
+    assert one.json["invocation_context"] == "ring:dev-refactor"
+    items = [
+        {"input": "a", "context": {"language": "go"}, "invocation_context": "ring:dev-cycle"},
+        {"input": "b", "context": {"language": "go"}},
+    ]
+    batch = api.post("/batches", {"agent": AGENT, "items": items}).json
+    first, second = (get_store().get(i["invocation_id"]) for i in batch["items"])
+    assert first.invocation_context == "ring:dev-cycle"
+    assert second.invocation_context is None
+    for bad in ("", " padded", "tab\there", "x" * 257, "caf\u00e9"):
+        response = api.post(PATH, {**BODY, "invocation_context": bad})
+        assert_problem(response, 422, "validation-error")
+    drain_queue(api_stack.stack.queue_url, rounds=1)
+
+
 def test_batch_limits_are_413_and_422(api: ApiClient, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("BATCH_MAX_ITEMS", "2")
     container.reset()
@@ -442,15 +462,64 @@ def test_unknown_route_is_404_and_wrong_method_405(api: ApiClient) -> None:
 
 
 def test_unexpected_errors_are_500_without_internals(
+    api: ApiClient, log_lines: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*args: Any, **kwargs: Any) -> None:
+        raise KeyError("internal-detail-marker")
+
+    monkeypatch.setattr(type(get_store()), "get", broken)
+    response = api.get("/invocations/inv_whatever0001")
+    problem = assert_problem(response, 500, "internal-error")
+    assert "internal-detail-marker" not in response.text
+    (logged,) = [line for line in log_lines if line["message"] == "unexpected error"]
+    assert "internal-detail-marker" in logged["exception"]  # the stack trace: logs only
+    assert logged["correlation_id"] == problem["request_id"]
+
+
+def test_a_missing_table_of_ours_is_a_configuration_error(
     api: ApiClient, api_stack: ApiStack, log_lines: list[dict[str, Any]]
 ) -> None:
     aws.client("dynamodb").delete_table(TableName=api_stack.stack.table)
     response = api.get("/invocations/inv_whatever0001")
-    problem = assert_problem(response, 500, "internal-error")
-    assert "ResourceNotFound" not in response.text
-    (logged,) = [line for line in log_lines if line["message"] == "unexpected error"]
-    assert "ResourceNotFoundException" in logged["exception"]  # the stack trace: logs only
-    assert logged["correlation_id"] == problem["request_id"]
+    problem = assert_problem(response, 500, "configuration-error")
+    assert "dynamodb:GetItem" in problem["detail"]
+    assert "ResourceNotFoundException" in problem["detail"]
+    assert api_stack.stack.table not in response.text
+    (logged,) = [line for line in log_lines if line["message"] == "request failed"]
+    assert logged["error_type"] == "configuration-error"
+
+
+def test_a_missing_api_key_secret_is_a_configuration_error_not_a_model_error(
+    api: ApiClient,
+    api_stack: ApiStack,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    secret = "agent-gateway/no-such-secret"
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    monkeypatch.setenv("ANTHROPIC_API_KEY_SECRET", secret)
+    container.reset()
+    capsys.readouterr()
+    response = api.post(PATH, BODY)
+    problem = assert_problem(response, 500, "configuration-error")
+    assert secret in problem["detail"]
+    assert "Model request rejected" not in response.text
+    record = get_store().get(problem["invocation_id"], tenant=TENANT_A)
+    assert record.status is InvocationStatus.FAILED
+    assert record.error is not None
+    assert record.error.type == "configuration-error"
+    assert record.error.retryable is False
+    messages = dlq(api_stack)
+    assert [m["invocation_id"] for m in messages] == [record.id]
+    assert messages[0]["error_type"] == "configuration-error"
+    assert api_stack.model.stats()["calls"] == 0
+    # Counted: one Failures metric with ErrorType=configuration-error (EMF on stdout).
+    emitted = [json.loads(line) for line in capsys.readouterr().out.splitlines() if "_aws" in line]
+    assert any(
+        (item.get("ErrorType") == "configuration-error" and item.get("Failures") == [1.0])
+        or (item.get("ErrorType") == "configuration-error" and item.get("Failures") == 1)
+        for item in emitted
+    ), emitted
 
 
 # --- observability ------------------------------------------------------------------------

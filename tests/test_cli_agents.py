@@ -27,7 +27,7 @@ def _write(folder: Path, filename: str, name: str, version: str = "1.0.0") -> Pa
 def test_lint_flagship_and_corpus_exit_zero(capsys: pytest.CaptureFixture[str]) -> None:
     # The acceptance command, on the fixture copies of ../shared/agents and ../shared/corpus.
     corpus = [p for p in FIXTURE_DEFINITIONS.glob("*.md") if p.name != "backend-engineer-python.md"]
-    assert len(corpus) == 6
+    assert len(corpus) == 8
     folder = FIXTURE_DEFINITIONS
     code = main(["agents", "lint", str(folder / "backend-engineer-python.md"), str(folder)])
     out = capsys.readouterr().out
@@ -35,6 +35,13 @@ def test_lint_flagship_and_corpus_exit_zero(capsys: pytest.CaptureFixture[str]) 
     volt = str(folder / "voltagent-gdpr-ccpa-compliance.md")
     assert f"{volt}:3: warning: invalid YAML: the value of 'description'" in out
     assert ": error:" not in out
+    # A dotted name and both required_when shapes load; only the condition the
+    # parser does not understand is a warning, and the warning says what follows.
+    assert "powershell-5.1-expert.md" not in out
+    devops = str(folder / "ring-devops-engineer.md")
+    (cost,) = [line for line in out.splitlines() if line.startswith(devops)]
+    assert cost.startswith(f"{devops}:44: warning: section 'Cost Impact': required_when")
+    assert "treated as optional" in cost
     # The .md.txt file is not picked up from the folder (only *.md are).
     assert "seed-flattened" not in out
 

@@ -5,6 +5,7 @@ import json
 import pytest
 
 from agents.config import ENV_VARS, ConfigError, Settings
+from agents.errors import ConfigurationError
 
 #: One valid, non-default value for every variable the functions read. Written out by
 #: hand so that the table in agents/config.py is checked against something independent.
@@ -94,6 +95,19 @@ def test_every_variable_reaches_its_field() -> None:
         assert getattr(settings, field) != getattr(defaults, field), f"{var} is not read"
         alone = Settings.from_env({var: SAMPLE_ENV[var]}).model_dump()
         assert alone == {**defaults.model_dump(), field: getattr(settings, field)}, var
+
+
+def test_config_errors_are_configuration_errors_naming_the_variable() -> None:
+    with pytest.raises(ConfigError) as info:
+        Settings.from_env({"LEASE_SECONDS": "-17", "DEFAULT_MAX_TOKENS": "many"})
+    error = info.value
+    assert isinstance(error, ConfigurationError)
+    assert (error.error_type, error.status, error.retryable) == ("configuration-error", 500, False)
+    assert "LEASE_SECONDS" in error.detail
+    assert "DEFAULT_MAX_TOKENS" in error.detail
+    assert "-17" not in error.detail  # values may be secrets: never echoed
+    assert "many" not in error.detail
+    assert "pydantic" not in error.detail
 
 
 def test_api_key_is_not_in_repr() -> None:

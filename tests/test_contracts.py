@@ -11,6 +11,7 @@ from agents.contracts import (
     InputContract,
     OutputContract,
     RequiredSection,
+    RequiredWhen,
     check_input,
     check_output,
     find_verdict,
@@ -64,17 +65,132 @@ def test_optional_section_absent_is_fine(contract: OutputContract) -> None:
     assert contract.check(GOOD + "## Blockers\nnone\n", "").valid
 
 
-def test_required_when_prompt_contains(contract: OutputContract) -> None:
+def test_required_when_needs_every_condition(contract: OutputContract) -> None:
     prompt = "Please **MODE: ANALYSIS only** on this repo"
-    names = [s.name for s in contract.sections_for(prompt)]
+    context = "ring:dev-refactor"
+    names = [s.name for s in contract.sections_for(prompt, context)]
     assert "Standards Compliance" in names
-    assert "Standards Compliance" not in [s.name for s in contract.sections_for("plain")]
-    result = contract.check(GOOD, prompt)
+    assert "Standards Compliance" not in [s.name for s in contract.sections_for("plain", context)]
+    # One condition of two is not enough.
+    assert "Standards Compliance" not in [s.name for s in contract.sections_for(prompt)]
+    assert "Standards Compliance" not in [s.name for s in contract.sections_for(prompt, "other")]
+    assert contract.check(GOOD, prompt).valid
+    result = contract.check(GOOD, prompt, context)
     assert not result.valid
     assert result.missing == ["Standards Compliance"]
-    assert contract.check(GOOD + "## Standards Compliance\nok\n", prompt).valid
+    assert contract.check(GOOD + "## Standards Compliance\nok\n", prompt, context).valid
     # Substring match is case-sensitive and exact.
-    assert contract.check(GOOD, "mode: analysis only").valid
+    assert contract.check(GOOD, "mode: analysis only", context).valid
+
+
+def _section(required_when: Any) -> dict[str, Any]:
+    return {
+        "name": "Standards Compliance",
+        "pattern": "^## Standards Compliance",
+        "required": False,
+        "required_when": required_when,
+    }
+
+
+def _when(required_when: Any) -> RequiredWhen:
+    contract = OutputContract.model_validate({"required_sections": [_section(required_when)]})
+    rule = contract.required_sections[0].required_when
+    assert rule is not None
+    return rule
+
+
+def test_required_when_string_form_is_the_same_as_the_mapping() -> None:
+    text = "invocation_context == 'ring:dev-refactor' and prompt_contains == 'MODE: ANALYSIS only'"
+    rule = _when(text)
+    assert rule.understood
+    assert rule.unparsed == []
+    assert rule.invocation_context == "ring:dev-refactor"
+    assert rule.prompt_contains == "MODE: ANALYSIS only"
+    assert rule.expression == text
+    assert rule.applies_to("x **MODE: ANALYSIS only** y", "ring:dev-refactor")
+    assert not rule.applies_to("x **MODE: ANALYSIS only** y", None)
+    assert not rule.applies_to("plain", "ring:dev-refactor")
+    mapping = _when(
+        {"invocation_context": "ring:dev-refactor", "prompt_contains": "MODE: ANALYSIS only"}
+    )
+    for prompt, context in [("MODE: ANALYSIS only", "ring:dev-refactor"), ("x", None), ("x", "y")]:
+        assert rule.applies_to(prompt, context) == mapping.applies_to(prompt, context)
+
+
+@pytest.mark.parametrize(
+    ("text", "context", "prompt"),
+    [
+        ("invocation_context == 'ring:dev-refactor'", "ring:dev-refactor", ""),
+        ('prompt_contains == "a and b"', None, "x a and b y"),
+        ("  prompt_contains=='M'  AND  invocation_context == \"c\" ", "c", "M"),
+        ("prompt_contains == 'it''s'", None, "never"),
+    ],
+)
+def test_string_forms_that_parse(text: str, context: str | None, prompt: str) -> None:
+    rule = _when(text)
+    if "it''s" in text:  # two quoted strings side by side: not understood
+        assert not rule.understood
+        return
+    assert rule.understood, rule.unparsed
+    assert rule.applies_to(prompt, context)
+
+
+@pytest.mark.parametrize(
+    "required_when",
+    [
+        "invocation_context == 'a' or prompt_contains == 'b'",
+        "invocation_context != 'a'",
+        "prompt_contains == 'a' and",
+        "file_pattern == '*.go'",
+        "prompt_contains == 'a' and prompt_contains == 'b'",
+        "prompt_contains in ['a', 'b']",
+        "",
+        "   ",
+        "prompt_contains == unquoted",
+        {"file_pattern": "*.go"},
+        {"prompt_contains": ["a", "b"]},
+        {"prompt_contains": {"nested": 1}, "invocation_context": "x"},
+        {},
+        {"prompt_contains": None},
+        ["prompt_contains", "a"],
+        7,
+    ],
+)
+def test_conditions_not_understood_make_the_section_optional(required_when: Any) -> None:
+    contract = OutputContract.model_validate(
+        {"required_sections": [_section(required_when), {"name": "S", "pattern": "^S"}]}
+    )
+    rule = contract.required_sections[0].required_when
+    assert rule is not None
+    assert not rule.understood
+    assert not contract.required_sections[0].is_required_for("a b *.go x", "a")
+    ((index, message),) = contract.warnings()
+    assert index == 0
+    assert "Standards Compliance" in message
+    assert "treated as optional" in message
+    assert contract.check("S\n", "a b", "a").valid
+    assert "(optional)" in contract.describe()
+    OutputContract.model_validate(contract.model_dump(mode="json"))  # round trip
+
+
+def test_parsed_conditions_round_trip_through_json() -> None:
+    text = "invocation_context == 'ring:dev-refactor' and nope == 'x'"
+    contract = OutputContract.model_validate({"required_sections": [_section(text)]})
+    again = OutputContract.model_validate(contract.model_dump(mode="json"))
+    assert again == contract
+    assert again.required_sections[0].required_when is not None
+    assert again.required_sections[0].required_when.unparsed == [
+        "nope == 'x' (unknown condition 'nope')"
+    ]
+
+
+def test_describe_states_every_condition() -> None:
+    contract = OutputContract.model_validate(
+        {"required_sections": [_section("invocation_context == 'c' and prompt_contains == 'M'")]}
+    )
+    described = contract.describe()
+    assert "the request contains 'M'" in described
+    assert "the invocation context is 'c'" in described
 
 
 def test_anchored_patterns_match_lines_inside_long_text(contract: OutputContract) -> None:

@@ -21,6 +21,8 @@ from tests.plugins.agents import DEFINITIONS_DIR, FIXTURE_DEFINITIONS
 # file -> (name, number of warnings); None: a DefinitionError whose message contains the text.
 EXPECTED: dict[str, tuple[str, int] | str] = {
     "backend-engineer-python.md": ("backend-engineer-python", 0),
+    "powershell-5.1-expert.md": ("powershell-5.1-expert", 0),
+    "ring-devops-engineer.md": ("ring:devops-engineer", 1),
     "ring-backend-engineer-golang.md": ("ring:backend-engineer-golang", 0),
     "ring-code-reviewer.md": ("ring:code-reviewer", 0),
     "voltagent-gdpr-ccpa-compliance.md": ("gdpr-ccpa-compliance", 1),
@@ -348,3 +350,38 @@ def test_definitions_are_frozen() -> None:
     with pytest.raises(ValueError, match="frozen"):
         d.name = "b"  # type: ignore[misc]
     assert isinstance(d, AgentDefinition)
+
+
+def test_dotted_name_loads() -> None:
+    d = load_definition_file(FIXTURE_DEFINITIONS / "powershell-5.1-expert.md")
+    assert d.name == "powershell-5.1-expert"
+    assert d.warnings == []
+
+
+def test_ring_devops_engineer_has_both_required_when_shapes() -> None:
+    d = load_definition_file(FIXTURE_DEFINITIONS / "ring-devops-engineer.md")
+    contract = d.output_contract
+    assert contract is not None
+    by_name = {s.name: s for s in contract.required_sections}
+    compliance = by_name["Standards Compliance"].required_when
+    assert compliance is not None
+    assert compliance.understood
+    assert compliance.invocation_context == "ring:dev-refactor"
+    assert compliance.prompt_contains == "MODE: ANALYSIS only"
+    rollback = by_name["Rollback Plan"].required_when
+    assert rollback is not None
+    assert rollback.invocation_context == "ring:dev-cycle"
+    assert rollback.prompt_contains is None
+    analysis = "Refactor plan. **MODE: ANALYSIS only**"
+    required = [s.name for s in contract.sections_for(analysis, "ring:dev-refactor")]
+    assert "Standards Compliance" in required
+    assert "Rollback Plan" not in required
+    assert "Cost Impact" not in required
+    assert "Standards Compliance" not in [s.name for s in contract.sections_for(analysis)]
+    assert "Rollback Plan" in [s.name for s in contract.sections_for("", "ring:dev-cycle")]
+    # Not understood: optional, and one warning at the condition's line.
+    assert not by_name["Cost Impact"].is_required_for("COST REVIEW", "production")
+    ((line, message),) = d.warning_items()
+    assert line == 44
+    assert "'Cost Impact'" in message
+    assert "treated as optional" in message

@@ -108,6 +108,7 @@ _KEYS = st.sampled_from(
         "pattern",
         "required_when",
         "prompt_contains",
+        "invocation_context",
         "verdict_values",
         "required_context",
         "type",

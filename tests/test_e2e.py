@@ -368,3 +368,56 @@ def test_agw_dlq_list_finds_the_dev_stack_without_flags(dev_stack: RunningDevSta
     )
     assert run.returncode == 0, run.stderr
     assert isinstance(json.loads(run.stdout), list)
+
+
+def _push_fixtures(dev_stack: RunningDevStack, *names: str) -> None:
+    import boto3
+
+    from agw.push import push_paths
+    from tests.plugins.agents import FIXTURE_DEFINITIONS
+
+    s3 = boto3.session.Session(
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        region_name=str(dev_stack.info["region"]),
+    ).client("s3", endpoint_url=dev_stack.aws_url)
+    paths = [FIXTURE_DEFINITIONS / name for name in names]
+    report, pushed = push_paths(paths, str(dev_stack.info["agents_bucket"]), "agents/", s3=s3)
+    assert report.ok, report.to_dict()
+    assert len(pushed) == len(names)
+
+
+def test_dotted_agent_names_over_http(dev_stack: RunningDevStack) -> None:
+    _push_fixtures(dev_stack, "powershell-5.1-expert.md")
+    with dev_stack.client() as api:
+        agent = api.get("/agents/powershell-5.1-expert")
+        assert agent.status_code == 200, agent.text
+        assert agent.json()["name"] == "powershell-5.1-expert"
+        listed = {a["name"] for a in api.get("/agents").json()["items"]}
+        assert "powershell-5.1-expert" in listed
+        for refused in ("a..b", ".hidden", "trailing.", "powershell-5.1-expert.", "%2e%2e", "..."):
+            assert_problem(api.get(f"/agents/{refused}"), 400, "invalid-agent-name")
+
+
+def test_invocation_context_decides_the_required_sections(dev_stack: RunningDevStack) -> None:
+    _push_fixtures(dev_stack, "ring-devops-engineer.md")
+    url = "/agents/ring:devops-engineer/invocations"
+    body = {
+        "input": "Review the Helm chart. MODE: ANALYSIS only",
+        "context": {"task_description": "standards gap analysis"},
+    }
+    with dev_stack.client() as api:
+        plain = api.post(url, json=body)
+        assert plain.status_code == 200, plain.text
+        assert plain.json()["invocation_context"] is None
+        assert "## Standards Compliance" not in plain.json()["output"]
+        refactor = api.post(url, json={**body, "invocation_context": "ring:dev-refactor"})
+        assert refactor.status_code == 200, refactor.text
+        view = refactor.json()
+        assert view["invocation_context"] == "ring:dev-refactor"
+        assert view["contract"]["valid"] is True
+        assert "## Standards Compliance" in view["output"]
+        again = api.get(f"/invocations/{view['id']}").json()
+        assert again["invocation_context"] == "ring:dev-refactor"
+        bad = api.post(url, json={**body, "invocation_context": " x\n"})
+        assert_problem(bad, 422, "validation-error")

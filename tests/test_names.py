@@ -20,6 +20,12 @@ from agents.names import MAX_NAME_LENGTH, is_valid_agent_name, s3_key_for, valid
         "python_pro",
         "x" * MAX_NAME_LENGTH,
         "team-lead:v2",
+        "dotnet-framework-4.8-expert",
+        "powershell-5.1-expert",
+        "a.b",
+        "v1.2.3",
+        "ring:tool.v2",
+        "x" * (MAX_NAME_LENGTH - 2) + ".y",
     ],
 )
 def test_valid_names(name: str) -> None:
@@ -50,8 +56,23 @@ def test_valid_names(name: str) -> None:
         "-starts-with-dash",
         "_underscore",
         ":colon",
-        "a.b",
         "a\\b",
+        ".",
+        ".hidden",
+        "trailing.",
+        "a..b",
+        "a...b",
+        "a./b",
+        "a/.b",
+        "./a",
+        "a/..",
+        "..a",
+        "a..",
+        "a.b.",
+        ".a.b",
+        "a.b\n",
+        "a%2e%2eb",
+        "x" * MAX_NAME_LENGTH + ".y",
         "\u0430gent",  # Cyrillic a
         "agent\u200b",  # zero-width space
         "\uff41gent",  # fullwidth a
@@ -86,6 +107,7 @@ def test_error_message_is_bounded() -> None:
 
 def test_s3_key_for() -> None:
     assert s3_key_for("agents/", "ring:code-reviewer") == "agents/ring:code-reviewer.md"
+    assert s3_key_for("agents/", "powershell-5.1-expert") == "agents/powershell-5.1-expert.md"
     assert s3_key_for("", "x") == "x.md"
 
 
@@ -99,6 +121,19 @@ def test_valid_names_never_escape_the_prefix(name: str) -> None:
     rest = key.removeprefix("agents/")
     assert "/" not in rest
     assert ".." not in rest
+    assert not name.startswith(".")
+    assert not name.endswith(".")
     assert "%" not in rest
     assert rest.isascii()
     assert rest == name + ".md"
+
+
+@given(st.text(alphabet="a1.:-_/%", max_size=40))
+def test_dotted_names_never_hold_a_traversal(name: str) -> None:
+    if not is_valid_agent_name(name):
+        return
+    assert ".." not in name
+    assert "/" not in name
+    assert name[0] != "."
+    assert name[-1] != "."
+    assert name not in (".", "..")

@@ -434,9 +434,14 @@ def test_missing_secret_is_permanent(
     monkeypatch.delenv("ANTHROPIC_API_KEY")
     monkeypatch.setenv("ANTHROPIC_API_KEY_SECRET", "agw/does-not-exist")
     container.reset()
-    with pytest.raises(errors.ModelError) as caught:
+    with pytest.raises(errors.ConfigurationError) as caught:
         get_runner().run(PLAIN, "hi", deadline=deadline())
+    assert not isinstance(caught.value, errors.ModelError)
+    assert caught.value.error_type == "configuration-error"
+    assert caught.value.status == 500
     assert caught.value.retryable is False
+    assert "'agw/does-not-exist'" in caught.value.detail
+    assert "ResourceNotFoundException" in caught.value.detail
     assert fake_model.stats()["calls"] == 0
 
 
@@ -445,7 +450,7 @@ def test_no_key_configured_is_permanent(
 ) -> None:
     monkeypatch.delenv("ANTHROPIC_API_KEY")
     container.reset()
-    with pytest.raises(errors.ModelError, match="ANTHROPIC_API_KEY"):
+    with pytest.raises(errors.ConfigurationError, match="ANTHROPIC_API_KEY"):
         get_runner().run(PLAIN, "hi", deadline=deadline())
 
 

@@ -90,6 +90,9 @@ def test_bodies_are_told_apart_by_shape() -> None:
         ('{"agent": "code-reviewer-fast", "input": "x", "max_tokens": "5"}', "max_tokens"),
         ('{"agent": "code-reviewer-fast", "input": "x", "metadata": {"n": 1}}', "metadata"),
         ('{"agent": "code-reviewer-fast", "input": "x", "idempotency_key": "a b"}', "idempotency"),
+        ('{"agent": "code-reviewer-fast", "input": "x", "invocation_context": ""}', "invocation"),
+        ('{"agent": "code-reviewer-fast", "input": "x", "invocation_context": 7}', "invocation"),
+        ('{"agent": "a..b", "input": "x"}', "agent"),
         ('{"invocation_id": "../x"}', "invocation_id"),
         ('{"invocation_id": "inv_abc123", "extra": 1}', "extra"),
     ],
@@ -144,6 +147,17 @@ def test_raw_job_redelivery_maps_to_the_same_invocation(
         {"run": "r1"},
     )
     assert calls_with(fake_model, mark) == 1
+
+
+def test_raw_job_keeps_its_invocation_context(
+    worker_stack: InvocationStack, fake_model: FakeModel
+) -> None:
+    outcome = process(message(job(marker(), invocation_context="ring:dev-refactor")))
+    assert (outcome.status, outcome.retry) == ("succeeded", False)
+    assert outcome.invocation_id is not None
+    record = get_store().get(outcome.invocation_id)
+    assert record.invocation_context == "ring:dev-refactor"
+    assert record.to_public().invocation_context == "ring:dev-refactor"
 
 
 def test_idempotency_key_dedupes_jobs_and_refuses_a_different_job(

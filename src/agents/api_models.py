@@ -8,9 +8,9 @@ Powertools validates requests and documents every schema in ``/openapi.json``.
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from agents.contracts import InputContract, OutputContract
 from agents.records import InvocationMode, InvocationView
@@ -20,6 +20,7 @@ __all__ = [
     "API_TITLE",
     "API_VERSION",
     "MAX_IDEMPOTENCY_KEY_LENGTH",
+    "MAX_INVOCATION_CONTEXT_CHARS",
     "AgentList",
     "AgentView",
     "BatchItem",
@@ -30,6 +31,7 @@ __all__ = [
     "FieldError",
     "Health",
     "InvalidAgent",
+    "InvocationContext",
     "InvocationList",
     "InvocationMode",
     "InvocationView",
@@ -48,6 +50,23 @@ IDEMPOTENCY_KEY_RE = re.compile(r"[\x21-\x7e]{1,255}\Z")
 MAX_METADATA_ENTRIES = 32
 MAX_METADATA_KEY_CHARS = 128
 MAX_METADATA_VALUE_CHARS = 1024
+MAX_INVOCATION_CONTEXT_CHARS = 256
+
+#: The caller's workflow (``ring:dev-refactor``): printable ASCII, no leading or trailing
+#: space, 1 to 256 characters. Output sections may be required only in one context.
+InvocationContext = Annotated[
+    str,
+    StringConstraints(
+        min_length=1,
+        max_length=MAX_INVOCATION_CONTEXT_CHARS,
+        pattern=r"^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$",
+    ),
+]
+_INVOCATION_CONTEXT_DOC = (
+    "The caller's workflow, e.g. `ring:dev-refactor` (printable ASCII, at most "
+    f"{MAX_INVOCATION_CONTEXT_CHARS} characters). Output sections whose `required_when` "
+    "names an `invocation_context` are required only when it matches."
+)
 
 
 def _check_metadata(value: dict[str, str]) -> dict[str, str]:
@@ -77,6 +96,9 @@ class InvokeRequest(_Request):
         description="Named inputs, checked against the agent's input contract "
         "(`input_schema.required_context` / `optional_context`).",
     )
+    invocation_context: InvocationContext | None = Field(
+        default=None, description=_INVOCATION_CONTEXT_DOC
+    )
     max_tokens: int | None = Field(
         default=None,
         ge=1,
@@ -105,6 +127,9 @@ class BatchItem(_Request):
 
     input: str = Field(min_length=1)
     context: dict[str, Any] | None = None
+    invocation_context: InvocationContext | None = Field(
+        default=None, description=_INVOCATION_CONTEXT_DOC
+    )
     metadata: dict[str, str] = Field(default_factory=dict)
     idempotency_key: str | None = Field(
         default=None,

@@ -24,6 +24,7 @@ from pydantic_settings import (
 from pydantic_settings.sources.utils import parse_env_vars
 
 from agents.container import per_container
+from agents.errors import ConfigurationError
 
 __all__ = ["ENV_VARS", "REQUIRED_IN_AWS", "ConfigError", "Settings", "get_settings"]
 
@@ -33,8 +34,8 @@ REQUIRED_IN_AWS: frozenset[str] = frozenset(
 )
 
 
-class ConfigError(RuntimeError):
-    """The environment does not describe a usable configuration."""
+class ConfigError(ConfigurationError, RuntimeError):
+    """The environment does not describe a usable configuration (``configuration-error``)."""
 
 
 class Settings(BaseSettings):
@@ -105,8 +106,19 @@ class Settings(BaseSettings):
         source = EnvironmentSource(cls, os.environ if environ is None else environ)
         try:
             return cls(**source())
-        except (ValidationError, SettingsError) as exc:
+        except ValidationError as exc:
+            raise ConfigError(f"invalid configuration: {_problems(exc)}") from None
+        except SettingsError as exc:
             raise ConfigError(f"invalid configuration: {exc}") from None
+
+
+def _problems(exc: ValidationError) -> str:
+    """Each invalid setting by its variable name, without its value (it may be a secret)."""
+    parts = []
+    for error in exc.errors(include_url=False, include_input=False, include_context=False):
+        field = str(error["loc"][0]) if error["loc"] else ""
+        parts.append(f"{field.upper() or 'settings'}: {error['msg']}")
+    return "; ".join(parts)
 
 
 #: Environment variable name -> Settings field name (the template consistency test reads it).

@@ -152,8 +152,10 @@ class AgentDefinition(BaseModel):
         """1-based line of a top-level frontmatter field (None when unknown)."""
         return self._key_lines.get(field)
 
-    def check_output(self, text: str, prompt: str = "") -> ContractResult:
-        return check_output(self.output_contract, text, prompt)
+    def check_output(
+        self, text: str, prompt: str = "", invocation_context: str | None = None
+    ) -> ContractResult:
+        return check_output(self.output_contract, text, prompt, invocation_context)
 
     def check_input(self, context: Any) -> list[dict[str, str]]:
         return check_input(self.input_contract, context)
@@ -569,6 +571,10 @@ def _build_fields(
             fields[field] = model_cls.model_validate(safe)
         except ValidationError as exc:
             raise _from_validation(exc, ctx, key_lines, fm_text, key) from None
+        if isinstance(fields[field], OutputContract):
+            for index, message in fields[field].warnings():
+                where = (key, "required_sections", index, "required_when")
+                ctx.warn(message, _locate(fm_text, where) or key_lines.get(key))
 
     fields["extra"] = _json_safe(extra_source, ctx)
     return fields

@@ -57,7 +57,9 @@ def send_to_dlq(message: DlqMessage, *, queue_url: str | None = None) -> str:
 
     url = queue_url or get_settings().dlq_url
     if not url:
-        raise RuntimeError("DLQ_URL is not configured")
+        from agents.errors import ConfigurationError
+
+        raise ConfigurationError("the dead-letter queue is not configured (DLQ_URL)")
     attributes: dict[str, str] = {"kind": message.kind, "error_type": message.error_type}
     if message.invocation_id:
         attributes["invocation_id"] = message.invocation_id

@@ -193,6 +193,22 @@ class MalformedMessage(GatewayError):
     status = 400
 
 
+# --- faults of ours ------------------------------------------------------------
+
+
+class ConfigurationError(GatewayError):
+    """The deployment is misconfigured: a missing or unreadable secret, an unset or invalid
+    setting, one of our own tables/buckets/queues missing or not accessible to us.
+
+    Not the caller's fault and not the model's; permanent until the deployment is fixed.
+    The detail names what is missing (a secret's or setting's name, never a value).
+    """
+
+    error_type = "configuration-error"
+    title = "Service misconfigured"
+    status = 500
+
+
 # --- model and runtime failures ---------------------------------------------
 
 

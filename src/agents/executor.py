@@ -162,6 +162,7 @@ def _run(
         definition,
         record.input or "",
         context=record.context,
+        invocation_context=record.invocation_context,
         max_tokens=record.max_tokens,
         deadline=deadline,
         metadata=record.metadata,

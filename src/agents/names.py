@@ -1,10 +1,12 @@
 """Agent names: the one gate between caller-supplied text and S3 keys.
 
-A name is 1..128 characters of lowercase ASCII letters, digits, ``-``, ``_``
-and ``:`` (ring-style namespaces such as ``ring:code-reviewer``), starting with
-a letter or a digit. Everything else (``..``, ``/``, ``%2e%2e``, NUL,
-whitespace, upper case, unicode lookalikes) is rejected *before* any key is
-built, so nothing from a URL reaches S3 unchecked.
+A name is 1..128 characters of lowercase ASCII letters, digits, ``-``, ``_``,
+``:`` (ring-style namespaces such as ``ring:code-reviewer``) and ``.`` (versions
+such as ``powershell-5.1-expert``), starting with a letter or a digit. A dot is
+never first, never last and never doubled, so no name is ``.``, ``..`` or holds
+``..``. Everything else (``/``, ``%2e%2e``, NUL, whitespace, upper case, unicode
+lookalikes) is rejected *before* any key is built, so nothing from a URL
+reaches S3 unchecked.
 """
 
 from __future__ import annotations
@@ -17,11 +19,12 @@ MAX_NAME_LENGTH = 128
 
 # ASCII-only classes: ``[a-z]`` in a str pattern never matches lookalikes such
 # as U+0430 (Cyrillic a) or fullwidth letters. fullmatch + \Z: no trailing "\n".
-_NAME_RE = re.compile(r"[a-z0-9][a-z0-9_:\-]{0,127}\Z")
+# A dot only between two non-dot characters: never first, last or doubled.
+_NAME_RE = re.compile(r"(?=[a-z0-9_:.\-]{1,128}\Z)[a-z0-9][a-z0-9_:\-]*(?:\.[a-z0-9_:\-]+)*\Z")
 
 RULES = (
-    "1-128 characters: lowercase letters a-z, digits, '-', '_' and ':', "
-    "starting with a letter or a digit"
+    "1-128 characters: lowercase letters a-z, digits, '-', '_', ':' and '.', "
+    "starting with a letter or a digit; a '.' is never last and never doubled"
 )
 
 

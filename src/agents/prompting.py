@@ -51,7 +51,7 @@ class _Section(Protocol):
 class _OutputContract(Protocol):
     @property
     def verdict_values(self) -> Sequence[str]: ...
-    def sections_for(self, prompt: str) -> Sequence[Any]: ...
+    def sections_for(self, prompt: str, invocation_context: str | None = None) -> Sequence[Any]: ...
 
 
 # --- heading examples from section patterns ----------------------------------
@@ -149,9 +149,11 @@ class ContractInstruction:
     verdict_line: str | None = None
 
 
-def build_contract_instruction(contract: _OutputContract, prompt: str) -> str | None:
-    """The system block stating ``contract`` for this ``prompt`` (None: nothing to state)."""
-    sections: Sequence[_Section] = contract.sections_for(prompt)
+def build_contract_instruction(
+    contract: _OutputContract, prompt: str, invocation_context: str | None = None
+) -> str | None:
+    """The system block stating ``contract`` for this request (None: nothing to state)."""
+    sections: Sequence[_Section] = contract.sections_for(prompt, invocation_context)
     verdicts = [str(value) for value in contract.verdict_values]
     if not sections and not verdicts:
         return None

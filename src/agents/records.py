@@ -108,6 +108,8 @@ class InvocationRecord(BaseModel):
     input_ref: str | None = None
     context: dict[str, Any] | None = None
     context_ref: str | None = None
+    #: The caller's workflow (``InvokeRequest.invocation_context``).
+    invocation_context: str | None = None
     max_tokens: int | None = None
     output: str | None = None
     output_ref: str | None = None
@@ -197,6 +199,7 @@ class InvocationView(BaseModel):
     mode: InvocationMode
     input: str | None = None
     context: dict[str, Any] | None = None
+    invocation_context: str | None = None
     max_tokens: int | None = None
     output: str | None = None
     stop_reason: str | None = None

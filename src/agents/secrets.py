@@ -13,7 +13,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from agents.container import per_container
-from agents.errors import ModelError
+from agents.errors import ConfigurationError
 
 if TYPE_CHECKING:
     from agents.config import Settings
@@ -24,7 +24,7 @@ SECRET_MAX_AGE_S = 300
 SECRET_JSON_FIELDS = ("ANTHROPIC_API_KEY", "anthropic_api_key", "api_key", "apiKey", "key")
 
 
-class MissingApiKey(ModelError):
+class MissingApiKey(ConfigurationError):
     """No Anthropic API key is configured (permanent until the deployment is fixed)."""
 
 
@@ -72,7 +72,10 @@ def anthropic_api_key(settings: Settings, *, force_fetch: bool = False) -> str:
     try:
         value = _provider().get(name, max_age=SECRET_MAX_AGE_S, force_fetch=force_fetch)
     except GetParameterError as exc:
-        code = _error_code(exc.__context__)
+        from agents.awserrors import error_code
+
+        cause = exc.__context__
+        code = error_code(cause) or (type(cause).__name__ if cause is not None else "")
         if code in _PERMANENT_SECRET_ERRORS:
             raise MissingApiKey(
                 f"cannot read the Anthropic API key secret {name!r}: {code}"
@@ -96,13 +99,6 @@ _PERMANENT_SECRET_ERRORS = frozenset(
         "InvalidParameterException",
     }
 )
-
-
-def _error_code(exc: BaseException | None) -> str:
-    response = getattr(exc, "response", None)
-    if isinstance(response, dict):
-        return str(response.get("Error", {}).get("Code", ""))
-    return type(exc).__name__ if exc is not None else ""
 
 
 @per_container

@@ -41,6 +41,7 @@ from agents.api_models import (
 from agents.config import Settings, get_settings
 from agents.container import per_container
 from agents.errors import (
+    ConfigurationError,
     Conflict,
     DefinitionError,
     GatewayError,
@@ -302,6 +303,7 @@ class GatewayService:
             mode=mode,
             id=invocation_id,
             context=request.context,
+            invocation_context=request.invocation_context,
             max_tokens=request.max_tokens,
             metadata=dict(request.metadata),
             idempotency_key=idempotency_key,
@@ -444,6 +446,7 @@ class GatewayService:
                 mode=InvocationMode.BATCH,
                 id=derived_invocation_id("batch", batch.id, item.idempotency_key or f"#{index}"),
                 context=item.context,
+                invocation_context=item.invocation_context,
                 max_tokens=request.max_tokens,
                 metadata=dict(item.metadata),
                 idempotency_key=item.idempotency_key,
@@ -628,7 +631,9 @@ class GatewayService:
 
         url = self.settings.invocation_queue_url
         if not url:
-            raise GatewayError("the invocation queue is not configured (INVOCATION_QUEUE_URL)")
+            raise ConfigurationError(
+                "the invocation queue is not configured (INVOCATION_QUEUE_URL)"
+            )
         sqs = aws.client("sqs")
         pending = list(dict.fromkeys(invocation_ids))
         for round_no in range(SQS_SEND_ROUNDS):

@@ -15,6 +15,7 @@ Messages (``docs/operations.md`` documents both schemas), told apart by shape
   ``poison`` message, are put back on the DLQ unchanged (so a move task can never lose
   a dead letter).
 * A raw job from any producer (:class:`RawJob`): ``{"agent", "input", "context"?,
+  "invocation_context"?,
   "max_tokens"?, "metadata"?, "idempotency_key"?, "tenant"?}``, extra fields forbidden.
   It becomes a record with a deterministic id (:func:`job_invocation_id`: tenant +
   idempotency key, else the SQS message id), created with ``store.create_or_get``, so a
@@ -61,6 +62,7 @@ from agents.api_models import (
     MAX_METADATA_ENTRIES,
     MAX_METADATA_KEY_CHARS,
     MAX_METADATA_VALUE_CHARS,
+    InvocationContext,
 )
 from agents.dlq import DlqMessage
 from agents.errors import (
@@ -158,6 +160,7 @@ class RawJob(BaseModel):
     agent: str = Field(min_length=1, max_length=128)
     input: str = Field(min_length=1)
     context: dict[str, Any] | None = None
+    invocation_context: InvocationContext | None = None
     max_tokens: int | None = Field(default=None, ge=1)
     metadata: dict[str, str] = Field(default_factory=dict)
     idempotency_key: str | None = Field(
@@ -419,6 +422,7 @@ def _record_for_job(
         input=job.input,
         mode=InvocationMode.QUEUE,
         context=job.context,
+        invocation_context=job.invocation_context,
         max_tokens=job.max_tokens,
         metadata=dict(job.metadata),
         idempotency_key=job.idempotency_key,

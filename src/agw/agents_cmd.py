@@ -181,8 +181,12 @@ def _show_agent(client: Any, args: argparse.Namespace) -> int:
     for section in outputs.get("required_sections") or []:
         when = section.get("required_when")
         rule = "required" if section.get("required") else "optional"
-        if when:
-            rule = f"required when {json.dumps(when)}"
+        if when and when.get("unparsed"):
+            rule = "optional: required_when not understood"
+        elif when:
+            keys = ("prompt_contains", "invocation_context")
+            conditions = {k: when[k] for k in keys if when.get(k) is not None}
+            rule = f"required when {json.dumps(conditions or when)}"
         print(f"  section {section.get('name')} ({rule}): {section.get('pattern')}")
     if outputs.get("verdict_values"):
         print(f"  verdicts: {' | '.join(outputs['verdict_values'])}")

@@ -2,7 +2,8 @@
 
 Findings are ``path:line: error|warning: message``. Errors: the file does not
 parse (bad YAML, lost line breaks, missing name, bad regex in a contract...).
-Warnings: the lenient YAML fallback was needed, the model alias does not
+Warnings: the lenient YAML fallback was needed, a ``required_when`` condition
+is not understood (the section is then optional), the model alias does not
 resolve, the file name differs from the agent name, an empty description or
 body, two files with the same agent name (an error for push).
 """
@@ -142,6 +143,8 @@ def _settings() -> tuple[Settings, list[Finding]]:
 
 def _file_stem(path: Path) -> str:
     name = path.name
+    if name.endswith(".md"):
+        return name.removesuffix(".md")
     return name[: name.index(".md")] if ".md" in name else path.stem
 
 

@@ -52,6 +52,7 @@ from agents.container import PerContainerMap
 from agents.errors import (
     PROBLEM_BASE,
     BadRequest,
+    ConfigurationError,
     GatewayError,
     IdempotencyInProgress,
     IdempotencyKeyReused,
@@ -60,7 +61,7 @@ from agents.errors import (
     Unauthorized,
     UnsupportedMediaType,
 )
-from agents.observability import logger, metrics
+from agents.observability import count_failure, logger, metrics
 from agents.service import Failure, InvokeResult, get_service, normalize_idempotency_key
 from agents.types import InvocationStatus
 from handlers import _snapstart
@@ -93,7 +94,10 @@ def _problem_response(description: str) -> OpenAPIResponse:
 _COMMON_ERRORS: dict[int, OpenAPIResponse] = {
     401: _problem_response("No caller identity on the request (`unauthorized`)."),
     422: _problem_response("Invalid parameter (`validation-error`, with `errors`)."),
-    500: _problem_response("Unexpected error (`internal-error`); the body has the request id."),
+    500: _problem_response(
+        "Unexpected error (`internal-error`), or a fault of the deployment such as a missing "
+        "API key secret (`configuration-error`); the body has the request id."
+    ),
 }
 _BODY_ERRORS: dict[int, OpenAPIResponse] = {
     400: _problem_response(
@@ -370,7 +374,7 @@ def _once(
         return operation()
     settings = get_settings()
     if not settings.idempotency_table:
-        raise GatewayError("Idempotency-Key is not configured (IDEMPOTENCY_TABLE)")
+        raise ConfigurationError("Idempotency-Key is not configured (IDEMPOTENCY_TABLE)")
     from aws_lambda_powertools.utilities.idempotency.exceptions import (
         IdempotencyAlreadyInProgressError,
         IdempotencyInconsistentStateError,
@@ -682,6 +686,8 @@ def _on_reply(exc: _Reply) -> Response[str]:
 
 
 def _on_gateway_error(exc: GatewayError) -> Response[str]:
+    if isinstance(exc, ConfigurationError):
+        count_failure(exc.error_type)  # outside a run; the executor counts the ones inside
     if exc.status >= 500:
         logger.error(
             "request failed",

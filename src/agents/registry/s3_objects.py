@@ -12,7 +12,13 @@ from agents.definitions import (
     DefinitionSource,
     parse_definition,
 )
-from agents.errors import AgentNotFound, DefinitionError, GatewayError, ServiceUnavailable
+from agents.errors import (
+    AgentNotFound,
+    ConfigurationError,
+    DefinitionError,
+    GatewayError,
+    ServiceUnavailable,
+)
 from agents.names import is_valid_agent_name
 from agents.registry.cache import RegistryStats
 
@@ -176,7 +182,13 @@ class DefinitionObjects:
                 name = key[len(self.prefix) : -3] if key.endswith(".md") else key
                 raise AgentNotFound(f"no agent named {name!r}", agent=name) from None
             if code == "NoSuchBucket":
-                raise GatewayError(f"the agents bucket {self.bucket!r} does not exist") from None
+                raise ConfigurationError(
+                    f"the agents bucket {self.bucket!r} does not exist (AGENTS_BUCKET)"
+                ) from None
+            if code in ("AccessDenied", "AllAccessDisabled") or status == 403:
+                raise ConfigurationError(
+                    f"S3 denied access to the agents bucket {self.bucket!r} ({code or status})"
+                ) from None
             if is_transient(exc):
                 raise ServiceUnavailable(f"S3 is unavailable ({code or status})") from exc
             raise GatewayError(f"S3 refused the request ({code or status})") from exc

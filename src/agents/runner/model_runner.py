@@ -112,6 +112,7 @@ class Runner:
         input_text: str,
         *,
         context: Mapping[str, Any] | None = None,
+        invocation_context: str | None = None,
         max_tokens: int | None = None,
         deadline: Deadline,
         metadata: Mapping[str, str] | None = None,
@@ -124,7 +125,7 @@ class Runner:
         model = resolve_model(definition.model, settings)
         tokens = checked_max_tokens(max_tokens, settings)
         user_turn = build_user_turn(definition, input_text, context, settings)
-        system = build_system_blocks(definition, input_text)
+        system = build_system_blocks(definition, input_text, invocation_context)
         budget = deadline.minus_ms(settings.deadline_margin_ms)
         if budget.remaining_s() < MIN_ATTEMPT_S:
             raise DeadlineExceeded(
@@ -144,7 +145,7 @@ class Runner:
         if first.refusal is not None:
             raise first.refusal_error()
         output, stop_reason = first.text, first.stop_reason
-        contract = self._check(definition, output, input_text)
+        contract = self._check(definition, output, input_text, invocation_context)
         repaired = False
         if contract is not None and not contract.valid and stop_reason == "end_turn":
             second = self._repair(
@@ -154,7 +155,7 @@ class Runner:
                 usage = usage + second.usage
                 if second.refusal is None:
                     output, stop_reason = second.text, second.stop_reason
-                    contract = self._check(definition, output, input_text)
+                    contract = self._check(definition, output, input_text, invocation_context)
                     repaired = True
         cost = estimate_cost(model, usage, settings)
         result = RunResult(
@@ -197,10 +198,15 @@ class Runner:
     # -- the output contract and the repair turn --
 
     @staticmethod
-    def _check(definition: AgentDefinition, output: str, prompt: str) -> ContractResult | None:
+    def _check(
+        definition: AgentDefinition,
+        output: str,
+        prompt: str,
+        invocation_context: str | None = None,
+    ) -> ContractResult | None:
         if definition.output_contract is None:
             return None
-        return definition.output_contract.check(output, prompt)
+        return definition.output_contract.check(output, prompt, invocation_context)
 
     def _repair(
         self,

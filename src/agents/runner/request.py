@@ -71,7 +71,9 @@ def build_user_turn(
     return text
 
 
-def build_system_blocks(definition: AgentDefinition, input_text: str) -> list[dict[str, Any]]:
+def build_system_blocks(
+    definition: AgentDefinition, input_text: str, invocation_context: str | None = None
+) -> list[dict[str, Any]]:
     """The definition body, then the contract instruction: two cached system blocks."""
     body = definition.body.strip() or (
         f"You are the agent {definition.name}. {definition.description}".strip()
@@ -80,7 +82,9 @@ def build_system_blocks(definition: AgentDefinition, input_text: str) -> list[di
         {"type": "text", "text": body, "cache_control": {"type": "ephemeral"}}
     ]
     if definition.output_contract is not None:
-        instruction = build_contract_instruction(definition.output_contract, input_text)
+        instruction = build_contract_instruction(
+            definition.output_contract, input_text, invocation_context
+        )
         if instruction:
             blocks.append(
                 {"type": "text", "text": instruction, "cache_control": {"type": "ephemeral"}}

@@ -6,6 +6,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from agents.awserrors import translate_aws_errors
+from agents.errors import ConfigurationError
 from agents.records import InvocationRecord, is_valid_id
 
 if TYPE_CHECKING:
@@ -83,7 +84,9 @@ class PayloadOffload:
 
     def write(self, invocation_id: str, name: str, text: str, content_type: str) -> str:
         if not self.bucket:
-            raise ValueError("no payload bucket configured (PAYLOAD_BUCKET / AGENTS_BUCKET)")
+            raise ConfigurationError(
+                "no payload bucket configured (PAYLOAD_BUCKET / AGENTS_BUCKET)"
+            )
         key = self.key(invocation_id, name)
         with translate_aws_errors("s3:PutObject"):
             self.s3.put_object(

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from agents.awserrors import translate_aws_errors
-from agents.errors import InvocationNotFound
+from agents.errors import ConfigurationError, InvocationNotFound
 from agents.records import KIND_INVOCATION, InvocationRecord, from_item, is_valid_id
 from agents.store.payloads import PayloadOffload
 
@@ -63,7 +63,7 @@ class StoreTable:
         s3: S3Client | None = None,
     ) -> None:
         if not table:
-            raise ValueError("the invocations table is not configured (INVOCATIONS_TABLE)")
+            raise ConfigurationError("the invocations table is not configured (INVOCATIONS_TABLE)")
         self.table = table
         self.dlq_url = dlq_url
         self.retention_days = retention_days

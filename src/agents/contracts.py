@@ -6,8 +6,7 @@ i.e. ``re.MULTILINE``), optionally required only when conditions hold
 as ``key == 'value' and ...``), and ``verdict_values``: the value after
 ``VERDICT:`` must be one of them.
 
-Input contract: ``required_context[]`` / ``optional_context[]`` named inputs the
-caller must/may pass in ``context``.
+The input contract (``input_schema``) lives in :mod:`agents.input_contract`.
 
 Unknown keys inside the schemas (ring's ``error_handling``, ``metrics``,
 ``invocation_context``...) are preserved (``extra="allow"``), never fatal.
@@ -19,8 +18,10 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+from pydantic import ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
+from agents.contract_model import ContractModel, scalar_text
+from agents.input_contract import ContextField, InputContract, check_input
 from agents.types import ContractResult
 
 __all__ = [
@@ -44,19 +45,6 @@ _VERDICT_RE = re.compile(
 
 def _normalise_newlines(text: str) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n")
-
-
-def _scalar_str(value: Any) -> Any:
-    """YAML gives numbers/bools for unquoted scalars; contracts want text."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return str(value)
-    return value
-
-
-class _Schema(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="allow")
 
 
 #: The conditions ``required_when`` understands (mapping keys or ``key == 'value'``).
@@ -121,14 +109,14 @@ def _parse_mapping(value: Mapping[Any, Any]) -> dict[str, Any]:
             data["expression"] = item
         elif key in CONDITION_KEYS and isinstance(item, str | int | float | bool | None):
             if item is not None:
-                data[key] = _scalar_str(item)
+                data[key] = scalar_text(item)
         else:
             unparsed.append(_shown_condition(f"{key}: {item!r}"))
     data["unparsed"] = unparsed
     return data
 
 
-class RequiredWhen(_Schema):
+class RequiredWhen(ContractModel):
     """Conditions that make an optional section required for one request; all must hold.
 
     Written as a mapping (``prompt_contains``, ``invocation_context``) or as a string
@@ -196,7 +184,7 @@ class RequiredWhen(_Schema):
         return " and ".join(parts)
 
 
-class RequiredSection(_Schema):
+class RequiredSection(ContractModel):
     """One section the output must contain: ``pattern`` must match some line."""
 
     name: str
@@ -206,7 +194,7 @@ class RequiredSection(_Schema):
     description: str = ""
 
     _regex: re.Pattern[str] = PrivateAttr()
-    _scalars = field_validator("name", "pattern", "description", mode="before")(_scalar_str)
+    _scalars = field_validator("name", "pattern", "description", mode="before")(scalar_text)
 
     @field_validator("name")
     @classmethod
@@ -246,7 +234,7 @@ def find_verdict(text: str) -> str | None:
     return match.group("value") if match else None
 
 
-class OutputContract(_Schema):
+class OutputContract(ContractModel):
     """ring's ``output_schema``."""
 
     format: str = "markdown"
@@ -261,7 +249,7 @@ class OutputContract(_Schema):
         if isinstance(value, str):
             return [v.strip() for v in value.split(",") if v.strip()]
         if isinstance(value, list):
-            return [_scalar_str(v) for v in value]
+            return [scalar_text(v) for v in value]
         return value
 
     @field_validator("required_sections", mode="before")
@@ -330,102 +318,6 @@ class OutputContract(_Schema):
         return "\n".join(lines)
 
 
-_TYPE_CHECKS: dict[str, tuple[type, ...]] = {
-    "string": (str,),
-    "str": (str,),
-    "text": (str,),
-    "markdown": (str,),
-    "file_content": (str,),
-    "integer": (int,),
-    "int": (int,),
-    "number": (int, float),
-    "float": (int, float),
-    "percentage": (int, float),
-    "boolean": (bool,),
-    "bool": (bool,),
-    "object": (dict,),
-    "dict": (dict,),
-    "list": (list,),
-    "array": (list,),
-}
-
-
-def _type_ok(declared: str, value: object) -> bool:
-    kind = declared.strip().lower()
-    if kind.startswith(("list[", "array[")):
-        return isinstance(value, list)
-    expected = _TYPE_CHECKS.get(kind)
-    if expected is None:  # free-form type name: nothing to check
-        return True
-    if bool not in expected and isinstance(value, bool):
-        return False
-    return isinstance(value, expected)
-
-
-class ContextField(_Schema):
-    """One named input of an ``input_schema``."""
-
-    name: str
-    type: str = "string"
-    description: str = ""
-
-    _scalars = field_validator("name", "type", "description", mode="before")(_scalar_str)
-
-
-def _is_missing(value: object) -> bool:
-    return value is None or (isinstance(value, str) and not value.strip())
-
-
-class InputContract(_Schema):
-    """ring's ``input_schema``."""
-
-    required_context: list[ContextField] = Field(default_factory=list)
-    optional_context: list[ContextField] = Field(default_factory=list)
-
-    @field_validator("required_context", "optional_context", mode="before")
-    @classmethod
-    def _lists(cls, value: Any) -> Any:
-        return [] if value is None else value
-
-    def check(self, context: Mapping[str, object] | None) -> list[dict[str, str]]:
-        """Problems with ``context`` (empty when it satisfies the contract).
-
-        Each problem is ``{"field", "problem", "description", "message"}``:
-        a required field that is absent/empty is ``missing``; a field whose
-        value does not fit a known declared type is ``wrong-type``.
-        """
-        given: Mapping[str, object] = context if isinstance(context, Mapping) else {}
-        problems: list[dict[str, str]] = []
-        for spec in self.required_context:
-            value = given.get(spec.name)
-            if _is_missing(value):
-                about = f": {spec.description}" if spec.description else ""
-                problems.append(
-                    {
-                        "field": spec.name,
-                        "problem": "missing",
-                        "description": spec.description,
-                        "message": f"required context {spec.name!r} is missing{about}",
-                    }
-                )
-            elif not _type_ok(spec.type, value):
-                problems.append(_wrong_type(spec, value))
-        for spec in self.optional_context:
-            value = given.get(spec.name)
-            if not _is_missing(value) and not _type_ok(spec.type, value):
-                problems.append(_wrong_type(spec, value))
-        return problems
-
-
-def _wrong_type(spec: ContextField, value: object) -> dict[str, str]:
-    return {
-        "field": spec.name,
-        "problem": "wrong-type",
-        "description": spec.description,
-        "message": (f"context {spec.name!r} should be {spec.type}, got {type(value).__name__}"),
-    }
-
-
 def check_output(
     contract: OutputContract | None,
     text: str,
@@ -436,12 +328,3 @@ def check_output(
     if contract is None:
         return ContractResult(valid=True, verdict=find_verdict(text))
     return contract.check(text, prompt, invocation_context)
-
-
-def check_input(
-    contract: InputContract | None, context: Mapping[str, object] | None
-) -> list[dict[str, str]]:
-    """Problems with ``context`` against ``contract`` (none without a contract)."""
-    if contract is None:
-        return []
-    return contract.check(context)

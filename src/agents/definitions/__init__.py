@@ -1,0 +1,22 @@
+"""Agent definitions: Markdown with YAML frontmatter -> :class:`AgentDefinition`.
+
+Strict YAML first, one lenient fallback, line-accurate :class:`DefinitionError`
+otherwise; see docs/definitions.md ("Parsing").
+"""
+
+from __future__ import annotations
+
+from agents.definitions.model import AgentDefinition, DefinitionSource
+from agents.definitions.parser import (
+    MAX_DEFINITION_BYTES,
+    load_definition_file,
+    parse_definition,
+)
+
+__all__ = [
+    "MAX_DEFINITION_BYTES",
+    "AgentDefinition",
+    "DefinitionSource",
+    "load_definition_file",
+    "parse_definition",
+]

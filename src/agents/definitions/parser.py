@@ -7,9 +7,9 @@ Whatever the input, :func:`parse_definition` raises nothing but
 from __future__ import annotations
 
 import itertools
+import re
 from pathlib import Path
 
-from frontmatter.default_handlers import YAMLHandler
 from pydantic import ValidationError
 
 from agents.definitions.fields import build_fields, validation_error
@@ -25,7 +25,9 @@ from agents.errors import DefinitionError
 #: Definitions larger than this are refused (S3 objects and local files alike).
 MAX_DEFINITION_BYTES = 1_048_576
 
-_FM_BOUNDARY = YAMLHandler.FM_BOUNDARY
+#: A frontmatter boundary: a line of three or more dashes, trailing blanks allowed
+#: (the Jekyll rule, as python-frontmatter had it; decision 13.110).
+_FM_BOUNDARY = re.compile(r"^-{3,}\s*$", re.MULTILINE)
 
 
 def parse_definition(

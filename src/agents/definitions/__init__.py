@@ -6,7 +6,7 @@ otherwise; see docs/definitions.md ("Parsing").
 
 from __future__ import annotations
 
-from agents.definitions.model import AgentDefinition, DefinitionSource
+from agents.definitions.model import KNOWN_FIELDS, AgentDefinition, DefinitionSource
 from agents.definitions.parser import (
     MAX_DEFINITION_BYTES,
     load_definition_file,
@@ -14,6 +14,7 @@ from agents.definitions.parser import (
 )
 
 __all__ = [
+    "KNOWN_FIELDS",
     "MAX_DEFINITION_BYTES",
     "AgentDefinition",
     "DefinitionSource",

@@ -231,6 +231,13 @@ def test_flattened_with_crlf_pieces_still_detected() -> None:
     assert "whole file is on one line" in error.detail
 
 
+def test_closing_boundary_is_three_or_more_dashes() -> None:
+    d = parse_definition("---\nname: a\ndescription: d\n-----  \n\nbody\n---\nmore")
+    assert (d.name, d.body) == ("a", "body\n---\nmore")
+    with pytest.raises(DefinitionError, match="not closed"):
+        parse_definition("---\nname: a\n-- \nbody")
+
+
 def test_line_endings_crlf_and_bom() -> None:
     text = "\ufeff---\r\nname: a\r\ndescription: d\r\n---\r\n# Body\r\n"
     d = parse_definition(text.encode("utf-8"))

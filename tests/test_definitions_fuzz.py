@@ -9,7 +9,7 @@ import yaml
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from agents.definitions import AgentDefinition, parse_definition
+from agents.definitions import KNOWN_FIELDS, AgentDefinition, parse_definition
 from agents.errors import DefinitionError
 
 FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -95,15 +95,7 @@ _TOKENS = st.sampled_from(
 )
 _KEYS = st.sampled_from(
     [
-        "name",
-        "description",
-        "model",
-        "version",
-        "tools",
-        "color",
-        "last_updated",
-        "output_schema",
-        "input_schema",
+        *sorted(KNOWN_FIELDS),
         "required_sections",
         "pattern",
         "required_when",

@@ -6,8 +6,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from typing import Any
 
+from agw.client_cli import add_api_command
 from agw.lint import LintReport
 
 
@@ -20,18 +22,20 @@ def register(nouns: Any) -> None:
     )
     verbs = parser.add_subparsers(dest="verb", metavar="<verb>", required=True)
 
-    lint = verbs.add_parser(
+    lint = _definitions_verb(
+        verbs,
         "lint",
+        _lint,
         help="check definition files",
         description="Check definitions: files, or folders (recursive *.md). "
         "Prints path:line: error|warning: message; exits 1 when any error.",
     )
     lint.add_argument("paths", nargs="+", metavar="PATH", help="file or folder")
-    lint.add_argument("--json", action="store_true", help="print a machine-readable report")
-    lint.set_defaults(handler=_lint)
 
-    push = verbs.add_parser(
+    push = _definitions_verb(
+        verbs,
         "push",
+        _push,
         help="lint, then upload definitions to S3 as <prefix><name>.md",
         description="Lint the definitions; when there is no error, upload each one "
         "to s3://BUCKET/PREFIX<name>.md (text/markdown).",
@@ -40,29 +44,37 @@ def register(nouns: Any) -> None:
     push.add_argument("--bucket", required=True, help="the agents bucket")
     push.add_argument("--prefix", default="agents/", help="key prefix (default: agents/)")
     push.add_argument("--force", action="store_true", help="upload even unchanged files")
-    push.add_argument("--json", action="store_true", help="print a machine-readable report")
-    push.set_defaults(handler=_push)
 
-    from agw.client_cli import add_client_arguments
-
-    listing = verbs.add_parser(
+    add_api_command(
+        verbs,
         "list",
+        _list_agents,
         help="the API's agents: name, model, version, contracts (GET /agents)",
         description="List the agents the API serves (and definitions that do not load).",
     )
-    listing.add_argument("--json", action="store_true", help="print the API's JSON")
-    add_client_arguments(listing)
-    listing.set_defaults(handler=_list)
-
-    show = verbs.add_parser(
+    show = add_api_command(
+        verbs,
         "show",
+        _show_agent,
         help="one agent's metadata and input/output contracts (GET /agents/NAME)",
         description="Show one agent as the API serves it (never its prompt).",
     )
     show.add_argument("name", metavar="NAME")
-    show.add_argument("--json", action="store_true", help="print the API's JSON")
-    add_client_arguments(show)
-    show.set_defaults(handler=_show)
+
+
+def _definitions_verb(
+    verbs: Any,
+    name: str,
+    handler: Callable[[argparse.Namespace], int],
+    *,
+    help: str,
+    description: str,
+) -> argparse.ArgumentParser:
+    """A verb over local definition files: ``--json`` prints a machine-readable report."""
+    parser: argparse.ArgumentParser = verbs.add_parser(name, help=help, description=description)
+    parser.add_argument("--json", action="store_true", help="print a machine-readable report")
+    parser.set_defaults(handler=handler)
+    return parser
 
 
 def _print_findings(report: LintReport) -> None:
@@ -110,12 +122,6 @@ def _push(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
-def _list(args: argparse.Namespace) -> int:
-    from agw.client_cli import run_api_command
-
-    return run_api_command(args, _list_agents)
-
-
 def _list_agents(client: Any, args: argparse.Namespace) -> int:
     from agw.client_cli import print_json
 
@@ -148,12 +154,6 @@ def _list_agents(client: Any, args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     return 0
-
-
-def _show(args: argparse.Namespace) -> int:
-    from agw.client_cli import run_api_command
-
-    return run_api_command(args, _show_agent)
 
 
 def _show_agent(client: Any, args: argparse.Namespace) -> int:

@@ -25,7 +25,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from agw.client_cli import add_client_arguments, run_api_command
+from agw.client_cli import (
+    add_client_arguments,
+    add_documented_command,
+    add_run_options,
+    add_seconds,
+    run_api_command,
+    run_options,
+)
 
 if TYPE_CHECKING:
     from agw.client import AgwClient
@@ -46,27 +53,22 @@ class BatchLine:
 
 def register(nouns: Any) -> None:
     """Add the ``batch`` command to the top-level ``agw`` subparsers."""
-    parser: argparse.ArgumentParser = nouns.add_parser(
-        "batch",
-        help="run an agent over a JSONL file of inputs (resumable)",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+    parser: argparse.ArgumentParser = add_documented_command(
+        nouns, "batch", help="run an agent over a JSONL file of inputs (resumable)", doc=__doc__
     )
     parser.add_argument("agent", metavar="AGENT")
     parser.add_argument("inputs", metavar="INPUTS.jsonl", type=Path)
     parser.add_argument(
         "--out", type=Path, required=True, metavar="RESULTS.jsonl", help="one JSON line per input"
     )
-    parser.add_argument("--max-tokens", type=int, metavar="N")
-    parser.add_argument("--version", dest="agent_version", help="pin the definition's version")
-    parser.add_argument(
+    add_run_options(parser)
+    add_seconds(
+        parser,
         "--timeout",
-        type=float,
         default=3600.0,
-        metavar="S",
         help="stop waiting after S seconds (default 3600); re-run to resume",
     )
-    parser.add_argument("--poll-interval", type=float, default=1.0, metavar="S", help="default 1 s")
+    add_seconds(parser, "--poll-interval", default=1.0, help="default 1 s")
     parser.add_argument("--json", action="store_true", help="print the final batch view as JSON")
     add_client_arguments(parser)
     parser.set_defaults(handler=_handler)
@@ -150,10 +152,7 @@ def _run(client: AgwClient, args: argparse.Namespace) -> int:
 
     lines: list[BatchLine] = args.lines
     submitted = client.submit_batch(
-        args.agent,
-        [entry.item for entry in lines],
-        max_tokens=args.max_tokens,
-        version=args.agent_version,
+        args.agent, [entry.item for entry in lines], **run_options(args)
     )
     batch_id = str(submitted["id"])
     total = int(submitted.get("item_count") or len(lines))

@@ -183,12 +183,7 @@ class AgwClient:
         body: dict[str, Any] = {"input": text}
         if context:
             body["context"] = dict(context)
-        if max_tokens is not None:
-            body["max_tokens"] = max_tokens
-        if metadata:
-            body["metadata"] = dict(metadata)
-        if version:
-            body["version"] = version
+        body |= _run_fields(max_tokens, metadata, version)
         headers: dict[str, str] = {}
         if asynchronous:
             headers["Prefer"] = "respond-async"
@@ -275,12 +270,7 @@ class AgwClient:
     ) -> dict[str, Any]:
         """``POST /batches`` (202): the batch view plus ``items`` (index -> invocation id)."""
         body: dict[str, Any] = {"agent": agent, "items": items}
-        if max_tokens is not None:
-            body["max_tokens"] = max_tokens
-        if metadata:
-            body["metadata"] = dict(metadata)
-        if version:
-            body["version"] = version
+        body |= _run_fields(max_tokens, metadata, version)
         headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
         return self._json(self.request("POST", "/batches", json_body=body, headers=headers))
 
@@ -292,6 +282,20 @@ class AgwClient:
 
     def get_agent(self, name: str) -> dict[str, Any]:
         return self._json(self.request("GET", f"/agents/{_segment(name)}"))
+
+
+def _run_fields(
+    max_tokens: int | None, metadata: Mapping[str, str] | None, version: str | None
+) -> dict[str, Any]:
+    """The request fields an invocation and a batch share (only those given)."""
+    fields: dict[str, Any] = {}
+    if max_tokens is not None:
+        fields["max_tokens"] = max_tokens
+    if metadata:
+        fields["metadata"] = dict(metadata)
+    if version:
+        fields["version"] = version
+    return fields
 
 
 def _segment(value: str) -> str:

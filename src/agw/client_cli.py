@@ -1,4 +1,4 @@
-"""What the API-backed ``agw`` commands share: connection flags, errors, rendering."""
+"""What the ``agw`` commands share: common flags, connection, errors, output."""
 
 from __future__ import annotations
 
@@ -12,18 +12,71 @@ if TYPE_CHECKING:
     from agw.client import AgwClient
 
 __all__ = [
+    "add_api_command",
     "add_client_arguments",
+    "add_documented_command",
+    "add_repeatable",
+    "add_run_options",
+    "add_seconds",
     "client_from_args",
     "parse_pairs",
     "print_json",
+    "print_view",
     "render_invocation",
     "run_api_command",
+    "run_options",
     "summary_lines",
 ]
 
 
+def add_documented_command(nouns: Any, name: str, *, help: str, doc: str | None) -> Any:
+    """A command whose ``--help`` shows its module docstring as written."""
+    return nouns.add_parser(
+        name, help=help, description=doc, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+
+
+def add_api_command(
+    verbs: Any,
+    name: str,
+    body: Callable[[AgwClient, argparse.Namespace], int],
+    *,
+    help: str,
+    description: str | None = None,
+    json_help: str = "print the API's JSON",
+) -> argparse.ArgumentParser:
+    """A verb that calls the API: ``--json``, the connection flags, ``body`` run by
+    :func:`run_api_command`. The caller adds the verb's own arguments."""
+    parser: argparse.ArgumentParser = verbs.add_parser(name, help=help, description=description)
+    parser.add_argument("--json", action="store_true", help=json_help)
+    add_client_arguments(parser)
+    parser.set_defaults(handler=lambda args: run_api_command(args, body))
+    return parser
+
+
+def add_repeatable(parser: argparse.ArgumentParser, flag: str, *, metavar: str, help: str) -> None:
+    """A flag that may be given many times (a list in ``args``; None when absent)."""
+    parser.add_argument(flag, action="append", metavar=metavar, help=help)
+
+
+def add_seconds(parser: Any, flag: str, *, default: float, help: str) -> None:
+    """A duration flag in seconds (float, ``S``); ``parser`` may be an argument group."""
+    parser.add_argument(flag, type=float, default=default, metavar="S", help=help)
+
+
+def add_run_options(parser: argparse.ArgumentParser) -> None:
+    """``--max-tokens`` and ``--version`` (as ``agent_version``): how an agent runs."""
+    parser.add_argument("--max-tokens", type=int, metavar="N", help="output token limit")
+    parser.add_argument("--version", dest="agent_version", help="pin the definition's version")
+
+
+def run_options(args: argparse.Namespace) -> dict[str, Any]:
+    """What :func:`add_run_options` parsed, as client keyword arguments."""
+    return {"max_tokens": args.max_tokens, "version": args.agent_version}
+
+
 def add_client_arguments(parser: argparse.ArgumentParser) -> None:
-    """``--endpoint``, ``--api-key``, ``--timeout`` (the same on every API command)."""
+    """``--endpoint``, ``--api-key``, ``--http-timeout`` (the same on every API command)."""
     group = parser.add_argument_group("connection")
     group.add_argument(
         "--endpoint",
@@ -33,12 +86,8 @@ def add_client_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--api-key", metavar="KEY", help="the API key (default: $AGW_API_KEY; never logged)"
     )
-    group.add_argument(
-        "--http-timeout",
-        type=float,
-        default=60.0,
-        metavar="S",
-        help="per-request timeout in seconds (default 60)",
+    add_seconds(
+        group, "--http-timeout", default=60.0, help="per-request timeout in seconds (default 60)"
     )
 
 
@@ -79,6 +128,14 @@ def parse_pairs(items: list[str] | None, flag: str) -> dict[str, str]:
 
 def print_json(data: Any, stream: TextIO | None = None) -> None:
     print(json.dumps(data, indent=2, ensure_ascii=False), file=stream or sys.stdout)
+
+
+def print_view(data: Mapping[str, Any], as_json: bool, render: Callable[[Any], None]) -> None:
+    """``data`` as JSON (``--json``), else as ``render`` shows it."""
+    if as_json:
+        print_json(data)
+    else:
+        render(data)
 
 
 def _money(value: Any) -> str:

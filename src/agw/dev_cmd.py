@@ -33,41 +33,37 @@ _DEMO_LINES = 14
 DEFAULT_API_PORT = 3000
 DEFAULT_AWS_PORT = 5050
 DEFAULT_MODEL_PORT = 8899
+#: (flag, default, what it is, note) of each port flag.
+_PORTS = (
+    ("--port", DEFAULT_API_PORT, "the API's port", "0 = a free port"),
+    ("--aws-port", DEFAULT_AWS_PORT, "moto server's port", "0 = a free port"),
+    (
+        "--model-port",
+        DEFAULT_MODEL_PORT,
+        "the fake Messages API's port",
+        "ignored when ANTHROPIC_API_KEY is set",
+    ),
+)
 
 
 def register(nouns: Any) -> None:
     """Add the ``dev`` command to the top-level ``agw`` subparsers."""
-    parser: argparse.ArgumentParser = nouns.add_parser(
-        "dev",
-        help="run the whole stack locally (moto, model, API, worker)",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+    from agw.client_cli import add_documented_command, add_repeatable
+
+    parser: argparse.ArgumentParser = add_documented_command(
+        nouns, "dev", help="run the whole stack locally (moto, model, API, worker)", doc=__doc__
     )
-    parser.add_argument(
-        "--port",
-        type=int,
-        default=DEFAULT_API_PORT,
-        metavar="N",
-        help=f"the API's port (default {DEFAULT_API_PORT}; 0 = a free port)",
-    )
-    parser.add_argument(
-        "--aws-port",
-        type=int,
-        default=DEFAULT_AWS_PORT,
-        metavar="N",
-        help=f"moto server's port (default {DEFAULT_AWS_PORT}; 0 = a free port)",
-    )
-    parser.add_argument(
-        "--model-port",
-        type=int,
-        default=DEFAULT_MODEL_PORT,
-        metavar="N",
-        help=f"the fake Messages API's port (default {DEFAULT_MODEL_PORT}; "
-        "ignored when ANTHROPIC_API_KEY is set)",
-    )
-    parser.add_argument(
+    for flag, default, what, note in _PORTS:
+        parser.add_argument(
+            flag,
+            type=int,
+            default=default,
+            metavar="N",
+            help=f"{what} (default {default}; {note})",
+        )
+    add_repeatable(
+        parser,
         "--api-key",
-        action="append",
         metavar="KEY",
         help="an API key the local API accepts (repeatable; each key is its own tenant; "
         "default: one generated key)",
@@ -94,12 +90,8 @@ def _handler(args: argparse.Namespace) -> int:
     from local.aws_stack import PortInUseError
     from local.dev import DevStack, DevStackError
 
-    for flag, port in (
-        ("--port", args.port),
-        ("--aws-port", args.aws_port),
-        ("--model-port", args.model_port),
-    ):
-        if not 0 <= port <= 65535:
+    for flag, *_ in _PORTS:
+        if not 0 <= getattr(args, flag.removeprefix("--").replace("-", "_")) <= 65535:
             print(f"agw: error: {flag} must be 0-65535", file=sys.stderr)
             return 2
     # stdout is ours (summary + READY); the functions' JSON logs and metrics go to

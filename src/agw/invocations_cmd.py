@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import TYPE_CHECKING, Any
 
-from agw.client_cli import add_client_arguments, run_api_command
+from agw.client_cli import add_api_command
 
 if TYPE_CHECKING:
     from agw.client import AgwClient
@@ -21,8 +21,12 @@ def register(nouns: Any) -> None:
     )
     verbs = parser.add_subparsers(dest="verb", metavar="<verb>", required=True)
 
-    listing = verbs.add_parser(
-        "list", help="the caller's invocations, newest first (GET /invocations)"
+    listing = add_api_command(
+        verbs,
+        "list",
+        _list,
+        help="the caller's invocations, newest first (GET /invocations)",
+        json_help="print JSON lines",
     )
     listing.add_argument("--agent", help="only this agent")
     listing.add_argument("--status", choices=STATUSES, help="only this status")
@@ -30,21 +34,14 @@ def register(nouns: Any) -> None:
     listing.add_argument(
         "--limit", type=int, default=50, metavar="N", help="at most N (default 50; 0 = all)"
     )
-    listing.add_argument("--json", action="store_true", help="print JSON lines")
-    add_client_arguments(listing)
-    listing.set_defaults(handler=lambda a: run_api_command(a, _list))
-
-    get = verbs.add_parser("get", help="one invocation with its output (GET /invocations/ID)")
-    get.add_argument("invocation_id", metavar="ID")
-    get.add_argument("--json", action="store_true", help="print the invocation as JSON")
-    add_client_arguments(get)
-    get.set_defaults(handler=lambda a: run_api_command(a, _get))
-
-    cancel = verbs.add_parser("cancel", help="cancel a QUEUED invocation")
-    cancel.add_argument("invocation_id", metavar="ID")
-    cancel.add_argument("--json", action="store_true")
-    add_client_arguments(cancel)
-    cancel.set_defaults(handler=lambda a: run_api_command(a, _cancel))
+    for name, body, help_text in (
+        ("get", _get, "one invocation with its output (GET /invocations/ID)"),
+        ("cancel", _cancel, "cancel a QUEUED invocation"),
+    ):
+        verb = add_api_command(
+            verbs, name, body, help=help_text, json_help="print the invocation as JSON"
+        )
+        verb.add_argument("invocation_id", metavar="ID")
 
 
 def _list(client: AgwClient, args: argparse.Namespace) -> int:
@@ -87,22 +84,17 @@ def _list(client: AgwClient, args: argparse.Namespace) -> int:
 
 
 def _get(client: AgwClient, args: argparse.Namespace) -> int:
-    from agw.client_cli import print_json, render_invocation
+    from agw.client_cli import print_view, render_invocation
 
-    invocation = client.get_invocation(args.invocation_id)
-    if args.json:
-        print_json(invocation)
-    else:
-        render_invocation(invocation)
+    print_view(client.get_invocation(args.invocation_id), args.json, render_invocation)
     return 0
 
 
 def _cancel(client: AgwClient, args: argparse.Namespace) -> int:
-    from agw.client_cli import print_json
+    from agw.client_cli import print_view
 
-    invocation = client.cancel(args.invocation_id)
-    if args.json:
-        print_json(invocation)
-    else:
+    def status_line(invocation: Any) -> None:
         print(f"{invocation.get('id')} {invocation.get('status')}")
+
+    print_view(client.cancel(args.invocation_id), args.json, status_line)
     return 0

@@ -6,7 +6,15 @@ import argparse
 import sys
 from typing import TYPE_CHECKING, Any
 
-from agw.client_cli import add_client_arguments, parse_pairs, run_api_command
+from agw.client_cli import (
+    add_client_arguments,
+    add_repeatable,
+    add_run_options,
+    add_seconds,
+    parse_pairs,
+    run_api_command,
+    run_options,
+)
 
 if TYPE_CHECKING:
     from agw.client import AgwClient
@@ -27,17 +35,14 @@ def register(nouns: Any) -> None:
     parser.add_argument(
         "input", metavar="INPUT", help="the request text ('-' reads stdin, @FILE reads a file)"
     )
-    parser.add_argument(
+    add_repeatable(
+        parser,
         "--context",
-        action="append",
         metavar="NAME=VALUE",
         help="a named input of the agent's input contract (repeatable)",
     )
-    parser.add_argument(
-        "--metadata", action="append", metavar="KEY=VALUE", help="a label kept on the record"
-    )
-    parser.add_argument("--max-tokens", type=int, metavar="N", help="output token limit")
-    parser.add_argument("--version", dest="agent_version", help="pin the definition's version")
+    add_repeatable(parser, "--metadata", metavar="KEY=VALUE", help="a label kept on the record")
+    add_run_options(parser)
     parser.add_argument(
         "--async",
         dest="asynchronous",
@@ -45,11 +50,10 @@ def register(nouns: Any) -> None:
         help="queue it (202) and print the invocation id; with --wait, poll until done",
     )
     parser.add_argument("--wait", action="store_true", help="with --async: wait for the result")
-    parser.add_argument(
+    add_seconds(
+        parser,
         "--wait-timeout",
-        type=float,
         default=900.0,
-        metavar="S",
         help="give up waiting after S seconds (default 900)",
     )
     parser.add_argument("--idempotency-key", metavar="KEY", help="Idempotency-Key header")
@@ -82,17 +86,16 @@ def _handler(args: argparse.Namespace) -> int:
 
 
 def _invoke(client: AgwClient, args: argparse.Namespace) -> int:
-    from agw.client_cli import print_json, render_invocation
+    from agw.client_cli import print_json, print_view, render_invocation
 
     status, invocation = client.invoke(
         args.agent,
         args.text,
         context=args.context_pairs,
-        max_tokens=args.max_tokens,
         metadata=args.metadata_pairs,
-        version=args.agent_version,
         asynchronous=args.asynchronous,
         idempotency_key=args.idempotency_key,
+        **run_options(args),
     )
     invocation_id = str(invocation.get("id") or invocation.get("invocation_id") or "")
     if status == 202 and not args.wait:
@@ -109,8 +112,5 @@ def _invoke(client: AgwClient, args: argparse.Namespace) -> int:
     if status == 202:
         print(f"queued {invocation_id}; waiting...", file=sys.stderr)
         invocation = client.wait_invocation(invocation_id, timeout_s=args.wait_timeout)
-    if args.json:
-        print_json(invocation)
-    else:
-        render_invocation(invocation)
+    print_view(invocation, args.json, render_invocation)
     return 0 if invocation.get("status") == "SUCCEEDED" else 1

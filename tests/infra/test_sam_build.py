@@ -22,7 +22,7 @@ ELF_MACHINE_AARCH64 = 0xB7
 #: What the layer must provide (module names of layers/requirements.txt; boto3 excepted).
 LAYER_MODULES = (
     *("aws_lambda_powertools", "aws_xray_sdk", "pydantic", "pydantic_core"),
-    *("anthropic", "frontmatter", "yaml"),
+    *("anthropic", "yaml"),
 )
 #: The python3.13 runtime provides these (docs/deploy.md): the layer must not shadow them.
 RUNTIME_SDK = ("boto3", "botocore", "s3transfer", "urllib3")

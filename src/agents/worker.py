@@ -25,8 +25,9 @@ Decisions (``MessageResult.retry``: True = report a batch item failure, SQS rede
 
 * ``agents.executor.execute`` runs the invocation (claim with a lease, registry, runner,
   complete / fail + DLQ / release), with ``final_attempt`` = ``ApproximateReceiveCount >=
-  MAX_RECEIVE_COUNT``. SUCCEEDED, FAILED, ALREADY_TERMINAL (incl. CANCELLED): acknowledge.
-  RETRY, NO_TIME, RUNNING_ELSEWHERE, LEASE_LOST: retry. A record already terminal or
+  MAX_RECEIVE_COUNT``. The outcome's ``should_retry`` is the retry decision (decision 13.90):
+  RETRY, NO_TIME, RUNNING_ELSEWHERE, LEASE_LOST retry; SUCCEEDED, FAILED, ALREADY_TERMINAL
+  (incl. CANCELLED) are acknowledged. A record already terminal or
   RUNNING under a live lease makes no model call; an expired lease is taken over.
 * Poison (malformed JSON, an invalid raw job, an unknown invocation id, an idempotency key
   reused for another job): ``dlq.send_poison`` with the reason, acknowledged. If that send
@@ -101,10 +102,6 @@ DEFAULT_JOB_TENANT: Final = "queue"
 MAX_TENANT_CHARS: Final = 256
 MAX_CONTEXT_BYTES: Final = 262_144
 _TENANT_RE = re.compile(r"[\x21-\x7e]{1,256}\Z")
-
-#: Outcomes (``ExecutionOutcome.status`` values) that make the message come back.
-_RETRY_OUTCOMES: Final = frozenset({"retry", "no-time", "running-elsewhere", "lease-lost"})
-
 
 # --- the message as the core sees it ------------------------------------------------------
 
@@ -477,7 +474,7 @@ def _decide(
     ):
         # A move task brought back the dead letter of a failure nobody requeued: put it back.
         return _return_to_dlq(message, returned, final=final, invocation_id=invocation_id)
-    retry = outcome.should_retry or status in _RETRY_OUTCOMES
+    retry = outcome.should_retry  # the executor decides; the worker only obeys
     log = logger.warning if retry else logger.info
     log(
         "queue message processed",

@@ -1,4 +1,4 @@
-"""The worker's core (``agents.worker``): message shapes, raw jobs, exactly-once decisions.
+"""The worker (``agents.worker``, ``agents.worker_messages``): shapes, raw jobs, decisions.
 
 Real protocols throughout: moto server over HTTP (store, queues, registry), the real SDK over
 HTTP to the fake Messages API; model calls are counted through its request log / stats.
@@ -21,15 +21,13 @@ from agents.records import InvocationMode, InvocationRecord, derived_invocation_
 from agents.runner import Deadline
 from agents.store import InvocationStore, get_store
 from agents.types import InvocationStatus
-from agents.worker import (
+from agents.worker import MessageResult, QueueMessage, process_message
+from agents.worker_messages import (
     DEFAULT_JOB_TENANT,
     InvocationRef,
-    MessageResult,
-    QueueMessage,
     RawJob,
     job_invocation_id,
     parse_body,
-    process_message,
 )
 from tests.plugins.model import FakeModel
 from tests.plugins.stack import InvocationStack, drain_queue

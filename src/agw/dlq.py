@@ -143,7 +143,7 @@ class RedriveReport:
 
 def classify(message_id: str, body: str) -> dict[str, Any]:
     """An entry's fields from its body (see the module docs for the kinds)."""
-    from agents.worker import RawJob, job_invocation_id, message_shape
+    from agents.worker_messages import RawJob, job_invocation_id, message_shape
 
     shape = message_shape(body)
     if shape == "dlq":

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from agents import container
-from agents.dlq import DlqMessage
+from agents.dead_letter_messages import DlqMessage
 from agents.errors import MalformedMessage
 from agents.executor import OutcomeStatus, execute
 from agents.records import InvocationMode, InvocationRecord, derived_invocation_id

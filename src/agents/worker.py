@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from agents.dlq import DlqMessage
+from agents.dead_letter_messages import DlqMessage
 from agents.errors import (
     Conflict,
     GatewayError,
@@ -271,7 +271,7 @@ def _decide(
 
 def _poison(message: QueueMessage, exc: GatewayError, *, final: bool) -> MessageResult:
     """Dead-letter a message that can never run (``kind = poison``); acknowledge it."""
-    from agents.dlq import send_poison
+    from agents.dead_letter_messages import send_poison
 
     send_poison(message.body, exc.detail, message_id=message.message_id, error_type=exc.error_type)
     metrics.add_metric(name="PoisonMessages", unit=MetricUnit.Count, value=1)
@@ -299,7 +299,7 @@ def _return_to_dlq(
     invocation_id: str | None = None,
 ) -> MessageResult:
     """A DLQ message that a move task brought back but that must stay dead: resend it as is."""
-    from agents.dlq import send_to_dlq
+    from agents.dead_letter_messages import send_to_dlq
 
     send_to_dlq(dead_letter)
     logger.warning(

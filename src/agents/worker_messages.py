@@ -2,7 +2,7 @@
 
 Three shapes, told apart by keys (:data:`QueueBody`, a pydantic discriminated union):
 an invocation reference (:class:`InvocationRef`), a dead letter brought back by a
-message-move task (:class:`agents.dead_letters.DlqMessage`), and a raw job from any
+message-move task (:class:`agents.dead_letter_messages.DlqMessage`), and a raw job from any
 producer (:class:`RawJob`, with a deterministic id from :func:`job_invocation_id`).
 docs/operations.md documents them.
 """
@@ -33,7 +33,7 @@ from agents.api_models import (
     MAX_METADATA_VALUE_CHARS,
     InvocationContext,
 )
-from agents.dlq import DlqMessage
+from agents.dead_letter_messages import DlqMessage
 from agents.errors import GatewayError, MalformedMessage
 from agents.names import validate_agent_name
 from agents.records import derived_invocation_id, is_valid_id

@@ -429,7 +429,7 @@ class DevStack:
         import boto3
 
         from agents.config import Settings
-        from agw.push import push_paths
+        from agents.publish import push_paths
 
         bucket = env.get("AGENTS_BUCKET", "")
         prefix = env.get("AGENTS_PREFIX", "agents/")

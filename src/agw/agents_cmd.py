@@ -8,7 +8,7 @@ import json
 import sys
 from typing import Any
 
-from agw.lint import LintReport
+from agents.definition_lint import LintReport
 
 
 def register(nouns: Any) -> None:
@@ -78,7 +78,7 @@ def _print_findings(report: LintReport) -> None:
 
 
 def _lint(args: argparse.Namespace) -> int:
-    from agw.lint import lint_paths
+    from agents.definition_lint import lint_paths
 
     report = lint_paths(args.paths)
     if args.json:
@@ -89,7 +89,7 @@ def _lint(args: argparse.Namespace) -> int:
 
 
 def _push(args: argparse.Namespace) -> int:
-    from agw.push import push_paths
+    from agents.publish import push_paths
 
     report, pushed = push_paths(args.paths, args.bucket, args.prefix, force=args.force)
     if args.json:

@@ -177,7 +177,7 @@ def _create_resources(template: Any) -> None:
 
 def _push_definitions(env: dict[str, str]) -> None:
     from agents.config import Settings
-    from agw.push import push_paths
+    from agents.publish import push_paths
 
     report, _ = push_paths(
         [str(ROOT / "definitions")],

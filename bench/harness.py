@@ -222,7 +222,7 @@ class LocalStack:
         import boto3
 
         from agents.config import Settings
-        from agw.push import push_paths
+        from agents.publish import push_paths
 
         assert self.description is not None
         s3 = boto3.session.Session(region_name=self.description.region).client(

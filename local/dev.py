@@ -47,9 +47,9 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from agw.dev_file import DevFile, DevFileModel, DevFileResources
 from local.apigw import DEFAULT_API_PORT, ApiGatewayShim, api_key_id
 from local.aws_stack import DEFAULT_AWS_PORT, LocalAwsStack, PortInUseError, StackDescription
+from local.dev_file import DevFile, DevFileModel, DevFileResources
 from local.invoke import DEFAULT_MODEL_PORT, OFFLINE_API_KEY
 from local.runtime import Handler, load_handler, reset_project_caches
 from local.template import DEFAULT_REGION, DEFAULT_STACK_NAME, FunctionSpec
@@ -429,7 +429,7 @@ class DevStack:
         import boto3
 
         from agents.config import Settings
-        from agw.push import push_paths
+        from agents.publish import push_paths
 
         bucket = env.get("AGENTS_BUCKET", "")
         prefix = env.get("AGENTS_PREFIX", "agents/")

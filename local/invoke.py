@@ -25,8 +25,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from agw.dev_file import DevFile
 from local.aws_stack import DEFAULT_AWS_PORT, LOCAL_CREDENTIALS
+from local.dev_file import DevFile
 from local.lambda_context import context_for
 from local.runtime import Handler, load_handler, patched_environ
 from local.template import DEFAULT_STACK_NAME, FunctionSpec, Template, TemplateError

@@ -10,10 +10,10 @@ import pytest
 
 from agents import aws
 from agents.records import InvocationMode, InvocationRecord
+from agents.redrive import DeadLetters
 from agents.store import InvocationStore, get_store
 from agents.types import InvocationStatus
 from agw.cli import main
-from agw.dlq import DeadLetters
 from handlers.worker import handler
 from tests.plugins.model import FakeModel
 from tests.plugins.stack import InvocationStack

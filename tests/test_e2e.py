@@ -373,7 +373,7 @@ def test_agw_dlq_list_finds_the_dev_stack_without_flags(dev_stack: RunningDevSta
 def _push_fixtures(dev_stack: RunningDevStack, *names: str) -> None:
     import boto3
 
-    from agw.push import push_paths
+    from agents.publish import push_paths
     from tests.plugins.agents import FIXTURE_DEFINITIONS
 
     s3 = boto3.session.Session(

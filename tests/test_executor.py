@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from agents import container
-from agents.dlq import DlqMessage
+from agents.dead_letter_messages import DlqMessage
 from agents.errors import ServiceUnavailable
 from agents.executor import ExecutionOutcome, OutcomeStatus, execute
 from agents.observability import logger as agw_logger

@@ -12,8 +12,8 @@ import boto3
 import pytest
 
 from agw.cli import main
-from agw.dev_file import DevFile, DevFileModel, DevFileResources, read_dev_file, write_dev_file
 from agw.stack_target import resolve_target
+from local.dev_file import DevFile, DevFileModel, DevFileResources, read_dev_file, write_dev_file
 
 pytestmark = pytest.mark.integration
 

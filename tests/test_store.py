@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from agents import aws, dlq
+from agents import aws, dead_letter_messages
 from agents.errors import (
     BadRequest,
     BatchNotFound,
@@ -390,7 +390,7 @@ def test_crash_between_fail_and_dlq_send_is_repaired_once(
 ) -> None:
     record = new(store)
 
-    def broken(message: dlq.DlqMessage, *, queue_url: str | None = None) -> str:
+    def broken(message: dead_letter_messages.DlqMessage, *, queue_url: str | None = None) -> str:
         raise ServiceUnavailable("sqs down")
 
     with monkeypatch.context() as patch:
@@ -408,7 +408,7 @@ def test_crash_between_fail_and_dlq_send_is_repaired_once(
 
 
 def test_poison_message_goes_to_the_dlq(invocation_tables: InvocationStack) -> None:
-    dlq.send_poison("{not json", "body is not JSON", message_id="m-1")
+    dead_letter_messages.send_poison("{not json", "body is not JSON", message_id="m-1")
     (message,) = dlq_messages(invocation_tables)
     assert message["kind"] == "poison"
     assert message["raw_body"] == "{not json"

@@ -1,4 +1,4 @@
-"""The worker's core (``agents.worker``): message shapes, raw jobs, exactly-once decisions.
+"""The worker (``agents.worker``, ``agents.worker_messages``): shapes, raw jobs, decisions.
 
 Real protocols throughout: moto server over HTTP (store, queues, registry), the real SDK over
 HTTP to the fake Messages API; model calls are counted through its request log / stats.
@@ -7,27 +7,27 @@ HTTP to the fake Messages API; model calls are counted through its request log /
 from __future__ import annotations
 
 import json
+import threading
 import time
 from typing import Any
 
 import pytest
 
 from agents import container
-from agents.dlq import DlqMessage
+from agents.dead_letter_messages import DlqMessage
 from agents.errors import MalformedMessage
+from agents.executor import OutcomeStatus, execute
 from agents.records import InvocationMode, InvocationRecord, derived_invocation_id
 from agents.runner import Deadline
 from agents.store import InvocationStore, get_store
 from agents.types import InvocationStatus
-from agents.worker import (
+from agents.worker import MessageResult, QueueMessage, process_message
+from agents.worker_messages import (
     DEFAULT_JOB_TENANT,
     InvocationRef,
-    MessageResult,
-    QueueMessage,
     RawJob,
     job_invocation_id,
     parse_body,
-    process_message,
 )
 from tests.plugins.model import FakeModel
 from tests.plugins.stack import InvocationStack, drain_queue
@@ -308,3 +308,55 @@ def test_dead_letters_brought_back_by_a_move_task(
     assert sorted((d.kind, d.invocation_id or d.source_message_id) for d in back) == sorted(
         [("invocation", kept.id), ("poison", "p-1")]
     )
+
+
+def test_lease_lost_mid_run_is_a_batch_item_failure_decided_by_the_executor(
+    worker_stack: InvocationStack, fake_model: FakeModel
+) -> None:
+    """Decision 13.90: our lease expires mid-call and another runner takes over. The executor's
+    outcome says "retry" (``should_retry``), the worker obeys: the message comes back, and the
+    redelivery sees the new owner's live lease (retry again), never a lost message."""
+    store = get_store()
+    record = queued(store, marker())
+    fake_model.fault(latency_s=1.5, count=1)
+
+    def take_over() -> None:
+        time.sleep(0.9)  # our 0.5 s lease has expired; the model is still answering
+        assert store.claim(record.id, "new-owner", lease_seconds=600) is not None
+
+    thief = threading.Thread(target=take_over)
+    thief.start()
+    try:
+        result = process(message({"invocation_id": record.id}), lease_seconds=0.5)
+    finally:
+        thief.join()
+    assert (result.status, result.retry) == ("lease-lost", True)
+    stored = store.get(record.id)
+    assert (stored.status, stored.lease_owner) == (InvocationStatus.RUNNING, "new-owner")
+    again = process(message({"invocation_id": record.id}, receive_count=2))
+    assert (again.status, again.retry) == ("running-elsewhere", True)
+    assert dlq(worker_stack) == []
+
+
+def test_lease_lost_outcome_asks_for_a_retry(
+    worker_stack: InvocationStack, fake_model: FakeModel
+) -> None:
+    """The one retry decision point is the executor: a LEASE_LOST outcome has ``should_retry``."""
+    store = get_store()
+    record = queued(store, marker())
+    fake_model.fault(latency_s=1.5, count=1)
+    thief = threading.Timer(0.9, lambda: store.claim(record.id, "new-owner", lease_seconds=600))
+    thief.start()
+    try:
+        outcome = execute(
+            record.id,
+            deadline=Deadline.after_ms(30_000),
+            owner="test:lease-lost",
+            final_attempt=False,
+            lease_seconds=0.5,
+            store=store,
+        )
+    finally:
+        thief.join()
+    assert outcome.status is OutcomeStatus.LEASE_LOST
+    assert outcome.should_retry is True

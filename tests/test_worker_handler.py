@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from agents import aws, container
-from agents.dlq import DlqMessage
+from agents.dead_letter_messages import DlqMessage
 from agents.records import InvocationMode, InvocationRecord, derived_invocation_id
 from agents.store import InvocationStore, get_store
 from agents.types import InvocationStatus

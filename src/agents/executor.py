@@ -58,7 +58,7 @@ class OutcomeStatus(StrEnum):
     NO_TIME = "no-time"  # not claimed: too little time left to start
     ALREADY_TERMINAL = "already-terminal"  # SUCCEEDED / FAILED / CANCELLED before we came
     RUNNING_ELSEWHERE = "running-elsewhere"  # another runner holds a live lease
-    LEASE_LOST = "lease-lost"  # our lease expired and another runner took over
+    LEASE_LOST = "lease-lost"  # our lease expired and another runner took over (retry)
     NOT_FOUND = "not-found"  # no such invocation
 
 
@@ -198,7 +198,7 @@ def _succeeded(
     except Conflict as exc:
         logger.warning("lease lost before the result was recorded; the new owner finishes it")
         return ExecutionOutcome(
-            OutcomeStatus.LEASE_LOST, _peek(store, record.id), exception=exc, should_retry=False
+            OutcomeStatus.LEASE_LOST, _peek(store, record.id), exception=exc, should_retry=True
         )
     except ServiceUnavailable as exc:
         # The model answered but the record could not be written. The lease stays ours
@@ -230,9 +230,7 @@ def _failed_attempt(
         try:
             released = store.release(record.id, owner, info)
         except Conflict:
-            return ExecutionOutcome(
-                OutcomeStatus.LEASE_LOST, _peek(store, record.id), error=info, exception=exc
-            )
+            return _lease_lost(store, record.id, info, exc)
         except ServiceUnavailable:
             released = record  # the lease expires and a redelivery takes over
         metrics.add_metric(name="Retries", unit=MetricUnit.Count, value=1)
@@ -257,9 +255,7 @@ def _failed_attempt(
             exception=exc,
         )
     if not won:
-        return ExecutionOutcome(
-            OutcomeStatus.LEASE_LOST, _peek(store, record.id), error=info, exception=exc
-        )
+        return _lease_lost(store, record.id, info, exc)
     metrics.add_metric(name="InvocationsFailed", unit=MetricUnit.Count, value=1)
     logger.warning(
         "invocation failed",
@@ -321,6 +317,20 @@ def _not_claimed(store: InvocationStore, invocation_id: str) -> ExecutionOutcome
 
 
 # --- helpers ----------------------------------------------------------------------------
+
+
+def _lease_lost(
+    store: InvocationStore, invocation_id: str, info: ErrorInfo, exc: GatewayError
+) -> ExecutionOutcome:
+    """Another runner took over: the message comes back (decision 13.90) and is then
+    acknowledged (terminal), retried again (live lease) or taken over (the new owner died)."""
+    return ExecutionOutcome(
+        OutcomeStatus.LEASE_LOST,
+        _peek(store, invocation_id),
+        error=info,
+        should_retry=True,
+        exception=exc,
+    )
 
 
 def _info(exc: GatewayError) -> ErrorInfo:

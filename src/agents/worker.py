@@ -1,70 +1,22 @@
 """The queue worker's core: one SQS message in, one decision (acknowledge or retry) out.
 
 Free of Lambda event shapes: ``handlers.worker`` turns each SQS record into a
-:class:`QueueMessage` (body, message id, receive count, attributes) and calls
-:func:`process_message`; the records of a batch run concurrently there.
-
-Messages (``docs/operations.md`` documents both schemas), told apart by shape
-(:data:`QueueBody`, a pydantic discriminated union):
-
-* ``{"invocation_id": "inv_..."}`` (:class:`InvocationRef`): written by the API (async
-  invocations, batches) and by ``agw dlq redrive``.
-* A DLQ message (:class:`agents.dlq.DlqMessage`, recognised by ``schema_version`` +
-  ``failed_at``) brought back by an SQS message-move task: an ``invocation`` message
-  runs its (requeued) invocation; a message whose invocation was *not* requeued, and a
-  ``poison`` message, are put back on the DLQ unchanged (so a move task can never lose
-  a dead letter).
-* A raw job from any producer (:class:`RawJob`): ``{"agent", "input", "context"?,
-  "invocation_context"?,
-  "max_tokens"?, "metadata"?, "idempotency_key"?, "tenant"?}``, extra fields forbidden.
-  It becomes a record with a deterministic id (:func:`job_invocation_id`: tenant +
-  idempotency key, else the SQS message id), created with ``store.create_or_get``, so a
-  redelivery maps to the same invocation. Tenant defaults to :data:`DEFAULT_JOB_TENANT`.
-
-Decisions (``MessageResult.retry``: True = report a batch item failure, SQS redelivers):
-
-* ``agents.executor.execute`` runs the invocation (claim with a lease, registry, runner,
-  complete / fail + DLQ / release), with ``final_attempt`` = ``ApproximateReceiveCount >=
-  MAX_RECEIVE_COUNT``. SUCCEEDED, FAILED, ALREADY_TERMINAL (incl. CANCELLED): acknowledge.
-  RETRY, NO_TIME, RUNNING_ELSEWHERE, LEASE_LOST: retry. A record already terminal or
-  RUNNING under a live lease makes no model call; an expired lease is taken over.
-* Poison (malformed JSON, an invalid raw job, an unknown invocation id, an idempotency key
-  reused for another job): ``dlq.send_poison`` with the reason, acknowledged. If that send
-  fails, retry (the message comes back and is dead-lettered then).
-* Too little time left to start: retry without any write (never half-run), except on the
-  final attempt, where ``execute`` ends the QUEUED record FAILED (``deadline-exceeded``).
+:class:`QueueMessage` and calls :func:`process_message`. The body is parsed by
+:mod:`agents.worker_messages`; the executor runs the invocation and its outcome's
+``should_retry`` is the retry decision (decision 13.90). Poison messages and dead
+letters that must stay dead go to the DLQ. docs/operations.md ("The invocation
+queue") describes every case.
 """
 
 from __future__ import annotations
 
-import json
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Annotated, Any, Final, Literal
+from typing import TYPE_CHECKING
 
 from aws_lambda_powertools.metrics import MetricUnit
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Discriminator,
-    Field,
-    Tag,
-    TypeAdapter,
-    ValidationError,
-    ValidationInfo,
-    field_validator,
-)
 
-from agents.api_models import (
-    IDEMPOTENCY_KEY_RE,
-    MAX_IDEMPOTENCY_KEY_LENGTH,
-    MAX_METADATA_ENTRIES,
-    MAX_METADATA_KEY_CHARS,
-    MAX_METADATA_VALUE_CHARS,
-    InvocationContext,
-)
-from agents.dlq import DlqMessage
+from agents.dead_letter_messages import DlqMessage
 from agents.errors import (
     Conflict,
     GatewayError,
@@ -72,10 +24,11 @@ from agents.errors import (
     InvocationNotFound,
     MalformedMessage,
 )
-from agents.names import validate_agent_name
+from agents.executor import OutcomeStatus
 from agents.observability import count_failure, log_keys, logger, metrics
-from agents.records import InvocationMode, InvocationRecord, derived_invocation_id, is_valid_id
+from agents.records import InvocationMode, InvocationRecord
 from agents.types import InvocationStatus
+from agents.worker_messages import RawJob, job_invocation_id, parse_body
 
 if TYPE_CHECKING:
     from agents.config import Settings
@@ -84,26 +37,7 @@ if TYPE_CHECKING:
     from agents.runner import Deadline, Runner
     from agents.store import InvocationStore
 
-__all__ = [
-    "DEFAULT_JOB_TENANT",
-    "InvocationRef",
-    "MessageResult",
-    "QueueMessage",
-    "RawJob",
-    "job_invocation_id",
-    "parse_body",
-    "process_message",
-]
-
-#: Tenant of a raw job that names none (its records are listed under this tenant).
-DEFAULT_JOB_TENANT: Final = "queue"
-#: Bounds of a raw job (the input itself is bounded by ``MAX_INPUT_CHARS``).
-MAX_TENANT_CHARS: Final = 256
-MAX_CONTEXT_BYTES: Final = 262_144
-_TENANT_RE = re.compile(r"[\x21-\x7e]{1,256}\Z")
-
-#: Outcomes (``ExecutionOutcome.status`` values) that make the message come back.
-_RETRY_OUTCOMES: Final = frozenset({"retry", "no-time", "running-elsewhere", "lease-lost"})
+__all__ = ["MessageResult", "QueueMessage", "process_message"]
 
 
 # --- the message as the core sees it ------------------------------------------------------
@@ -132,170 +66,6 @@ class MessageResult:
     invocation_id: str | None = None
     error_type: str | None = None
     final_attempt: bool = False
-
-
-# --- message schemas -------------------------------------------------------------------
-
-
-class InvocationRef(BaseModel):
-    """``{"invocation_id": ...}``: run this stored invocation."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    invocation_id: str = Field(min_length=3, max_length=128)
-
-    @field_validator("invocation_id")
-    @classmethod
-    def _id(cls, value: str) -> str:
-        if not is_valid_id(value):
-            raise ValueError("invocation_id must match [A-Za-z0-9][A-Za-z0-9_-]{2,127}")
-        return value
-
-
-class RawJob(BaseModel):
-    """A job a producer put on the invocation queue directly (see docs/operations.md)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
-
-    agent: str = Field(min_length=1, max_length=128)
-    input: str = Field(min_length=1)
-    context: dict[str, Any] | None = None
-    invocation_context: InvocationContext | None = None
-    max_tokens: int | None = Field(default=None, ge=1)
-    metadata: dict[str, str] = Field(default_factory=dict)
-    idempotency_key: str | None = Field(
-        default=None, min_length=1, max_length=MAX_IDEMPOTENCY_KEY_LENGTH
-    )
-    tenant: str | None = Field(default=None, min_length=1, max_length=MAX_TENANT_CHARS)
-
-    @field_validator("agent")
-    @classmethod
-    def _agent(cls, value: str) -> str:
-        try:
-            return validate_agent_name(value)
-        except GatewayError as exc:
-            raise ValueError(exc.detail) from None
-
-    @field_validator("input")
-    @classmethod
-    def _input(cls, value: str, info: ValidationInfo) -> str:
-        limit = (info.context or {}).get("max_input_chars")
-        if isinstance(limit, int) and len(value) > limit:
-            raise ValueError(f"input is {len(value)} characters; the limit is {limit}")
-        return value
-
-    @field_validator("context")
-    @classmethod
-    def _context(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
-        if value is not None:
-            size = len(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode())
-            if size > MAX_CONTEXT_BYTES:
-                raise ValueError(
-                    f"context is {size} bytes of JSON; the limit is {MAX_CONTEXT_BYTES}"
-                )
-        return value
-
-    @field_validator("max_tokens")
-    @classmethod
-    def _max_tokens(cls, value: int | None, info: ValidationInfo) -> int | None:
-        limit = (info.context or {}).get("max_tokens_limit")
-        if value is not None and isinstance(limit, int) and value > limit:
-            raise ValueError(f"max_tokens must be at most {limit}")
-        return value
-
-    @field_validator("metadata")
-    @classmethod
-    def _metadata(cls, value: dict[str, str]) -> dict[str, str]:
-        if len(value) > MAX_METADATA_ENTRIES:
-            raise ValueError(f"at most {MAX_METADATA_ENTRIES} metadata entries")
-        for key, item in value.items():
-            if not 1 <= len(key) <= MAX_METADATA_KEY_CHARS:
-                raise ValueError(f"metadata keys are 1 to {MAX_METADATA_KEY_CHARS} characters")
-            if len(item) > MAX_METADATA_VALUE_CHARS:
-                raise ValueError(
-                    f"metadata values are at most {MAX_METADATA_VALUE_CHARS} characters"
-                )
-        return value
-
-    @field_validator("idempotency_key")
-    @classmethod
-    def _key(cls, value: str | None) -> str | None:
-        if value is not None and not IDEMPOTENCY_KEY_RE.match(value):
-            raise ValueError("idempotency_key must be 1-255 visible ASCII characters")
-        return value
-
-    @field_validator("tenant")
-    @classmethod
-    def _tenant(cls, value: str | None) -> str | None:
-        if value is not None and not _TENANT_RE.match(value):
-            raise ValueError("tenant must be 1-256 visible ASCII characters")
-        return value
-
-    @property
-    def effective_tenant(self) -> str:
-        return self.tenant or DEFAULT_JOB_TENANT
-
-
-def _shape(value: Any) -> str | None:
-    """The discriminator: which message kind a decoded body is, by its keys."""
-    if not isinstance(value, dict):
-        return None
-    if "schema_version" in value and "failed_at" in value:
-        return "dlq"
-    if "invocation_id" in value:
-        return "ref"
-    return "job"
-
-
-QueueBody = Annotated[
-    Annotated[InvocationRef, Tag("ref")]
-    | Annotated[DlqMessage, Tag("dlq")]
-    | Annotated[RawJob, Tag("job")],
-    Discriminator(
-        _shape,
-        custom_error_type="message_shape",
-        custom_error_message="the message is not a JSON object",
-    ),
-]
-_BODY_ADAPTER: TypeAdapter[InvocationRef | DlqMessage | RawJob] = TypeAdapter(QueueBody)
-
-
-def parse_body(body: str, settings: Settings | None = None) -> InvocationRef | DlqMessage | RawJob:
-    """Decode and validate a message body; :class:`MalformedMessage` when it cannot be run."""
-    if settings is None:
-        from agents.config import get_settings
-
-        settings = get_settings()
-    try:
-        data = json.loads(body)
-    except (ValueError, RecursionError) as exc:
-        raise MalformedMessage(f"the message body is not JSON ({exc})") from None
-    try:
-        return _BODY_ADAPTER.validate_python(
-            data,
-            context={
-                "max_input_chars": settings.max_input_chars,
-                "max_tokens_limit": settings.max_tokens_limit,
-            },
-        )
-    except ValidationError as exc:
-        problems = [
-            {
-                "field": ".".join(str(part) for part in error["loc"][1:]) or "(body)",
-                "message": error["msg"],
-            }
-            for error in exc.errors(include_url=False, include_input=False)[:20]
-        ]
-        summary = "; ".join(f"{p['field']}: {p['message']}" for p in problems[:5])
-        raise MalformedMessage(f"invalid queue message: {summary}", problems=problems) from None
-
-
-def job_invocation_id(job: RawJob, message_id: str) -> str:
-    """The raw job's invocation id: from tenant + idempotency key (the same id the API gives an
-    async request with that key), else from the SQS message id (stable across redeliveries)."""
-    if job.idempotency_key:
-        return derived_invocation_id("idem", job.effective_tenant, job.idempotency_key)
-    return derived_invocation_id("msg", message_id)
 
 
 # --- processing -------------------------------------------------------------------------------
@@ -459,9 +229,9 @@ def _decide(
     *,
     final: bool,
 ) -> MessageResult:
-    status = outcome.status.value
+    status = outcome.status
     error_type = outcome.error.type if outcome.error else None
-    if status == "not-found":
+    if status is OutcomeStatus.NOT_FOUND:
         exc = InvocationNotFound(
             f"invocation {invocation_id} does not exist", invocation_id=invocation_id
         )
@@ -469,7 +239,7 @@ def _decide(
     record = outcome.record
     if (
         returned is not None
-        and status == "already-terminal"
+        and status is OutcomeStatus.ALREADY_TERMINAL
         and record is not None
         and record.status is InvocationStatus.FAILED
         and record.finished_at == returned.failed_at
@@ -477,13 +247,13 @@ def _decide(
     ):
         # A move task brought back the dead letter of a failure nobody requeued: put it back.
         return _return_to_dlq(message, returned, final=final, invocation_id=invocation_id)
-    retry = outcome.should_retry or status in _RETRY_OUTCOMES
+    retry = outcome.should_retry  # the executor decides; the worker only obeys
     log = logger.warning if retry else logger.info
     log(
         "queue message processed",
         extra={
             "invocation_id": invocation_id,
-            "outcome": status,
+            "outcome": status.value,
             "retry": retry,
             "final_attempt": final,
             **({"error_type": error_type} if error_type else {}),
@@ -492,7 +262,7 @@ def _decide(
     return MessageResult(
         message.message_id,
         retry,
-        status,
+        status.value,
         invocation_id=invocation_id,
         error_type=error_type,
         final_attempt=final,
@@ -501,7 +271,7 @@ def _decide(
 
 def _poison(message: QueueMessage, exc: GatewayError, *, final: bool) -> MessageResult:
     """Dead-letter a message that can never run (``kind = poison``); acknowledge it."""
-    from agents.dlq import send_poison
+    from agents.dead_letter_messages import send_poison
 
     send_poison(message.body, exc.detail, message_id=message.message_id, error_type=exc.error_type)
     metrics.add_metric(name="PoisonMessages", unit=MetricUnit.Count, value=1)
@@ -529,7 +299,7 @@ def _return_to_dlq(
     invocation_id: str | None = None,
 ) -> MessageResult:
     """A DLQ message that a move task brought back but that must stay dead: resend it as is."""
-    from agents.dlq import send_to_dlq
+    from agents.dead_letter_messages import send_to_dlq
 
     send_to_dlq(dead_letter)
     logger.warning(
@@ -544,23 +314,3 @@ def _return_to_dlq(
         error_type=dead_letter.error_type,
         final_attempt=final,
     )
-
-
-#: Shape names, for documentation and the CLI.
-MessageShape = Literal["ref", "dlq", "job"]
-
-
-def message_shape(body: str) -> MessageShape | None:
-    """Which kind a body is by its shape (None: not a JSON object), without validating it."""
-    try:
-        data = json.loads(body)
-    except (ValueError, RecursionError):
-        return None
-    shape = _shape(data)
-    if shape == "ref":
-        return "ref"
-    if shape == "dlq":
-        return "dlq"
-    if shape == "job":
-        return "job"
-    return None

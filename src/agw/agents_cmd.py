@@ -9,8 +9,8 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from agents.definition_lint import LintReport
 from agw.client_cli import add_api_command
-from agw.lint import LintReport
 
 
 def register(nouns: Any) -> None:
@@ -90,7 +90,7 @@ def _print_findings(report: LintReport) -> None:
 
 
 def _lint(args: argparse.Namespace) -> int:
-    from agw.lint import lint_paths
+    from agents.definition_lint import lint_paths
 
     report = lint_paths(args.paths)
     if args.json:
@@ -101,7 +101,7 @@ def _lint(args: argparse.Namespace) -> int:
 
 
 def _push(args: argparse.Namespace) -> int:
-    from agw.push import push_paths
+    from agents.publish import push_paths
 
     report, pushed = push_paths(args.paths, args.bucket, args.prefix, force=args.force)
     if args.json:

@@ -109,7 +109,7 @@ def _handler(args: argparse.Namespace) -> int:
             raise KeyboardInterrupt
 
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
-    from agw.dev_file import dev_file_path
+    from local.dev_file import dev_file_path
 
     project_root = Path(args.template).resolve().parent
     dev_path = dev_file_path(project_root)
@@ -146,7 +146,7 @@ def _handler(args: argparse.Namespace) -> int:
         return 130
     finally:
         if wrote_dev_file:
-            from agw.dev_file import remove_dev_file
+            from local.dev_file import remove_dev_file
 
             remove_dev_file(dev_path, os.getpid())
         stack.stop()
@@ -159,7 +159,7 @@ def _handler(args: argparse.Namespace) -> int:
 def _write_dev_file(info: DevInfo, path: Path, project_root: Path) -> bool:
     from datetime import UTC, datetime
 
-    from agw.dev_file import write_dev_file
+    from local.dev_file import write_dev_file
 
     dev = info.dev_file(
         pid=os.getpid(),

@@ -15,7 +15,8 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from agw.dlq import DeadLetters, DlqEntry
+    from agents.dead_letter_entries import DlqEntry
+    from agents.redrive import DeadLetters
 
 
 def register(nouns: Any) -> None:
@@ -88,8 +89,8 @@ def _tool(args: argparse.Namespace) -> DeadLetters:
     from botocore.config import Config
 
     from agents.config import Settings
+    from agents.redrive import DeadLetters
     from agents.store import InvocationStore
-    from agw.dlq import DeadLetters
     from agw.stack_target import target_from_args
 
     settings = Settings.from_env()
@@ -118,8 +119,6 @@ def _tool(args: argparse.Namespace) -> DeadLetters:
 
 
 def _row(entry: DlqEntry) -> list[str]:
-    from agw.dlq import age_text
-
     return [
         entry.invocation_id or f"(msg {entry.message_id})",
         entry.kind,
@@ -206,3 +205,16 @@ def _delete(args: argparse.Namespace) -> int:
         for item in items:
             print(f"{item.id}: {item.action}" + (f" - {item.detail}" if item.detail else ""))
     return 0 if all(item.action == "deleted" for item in items) else 1
+
+
+def age_text(seconds: float | None) -> str:
+    """An age for a table: ``42s``, ``17m``, ``3.5h``, ``2.0d`` (``?`` when unknown)."""
+    if seconds is None:
+        return "?"
+    if seconds < 120:
+        return f"{seconds:.0f}s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f}m"
+    if seconds < 172_800:
+        return f"{seconds / 3600:.1f}h"
+    return f"{seconds / 86_400:.1f}d"

@@ -102,7 +102,7 @@ def _invoke(args: argparse.Namespace) -> int:
     from pathlib import Path
     from urllib.parse import urlsplit
 
-    from agw.dev_file import dev_file_path, read_dev_file
+    from local.dev_file import dev_file_path, read_dev_file
     from local.invoke import (
         invoke_function,
         load_env_vars,

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from agents.errors import BadRequest
-from agw.dev_file import DevFile, dev_file_path, read_dev_file
+from local.dev_file import DevFile, dev_file_path, read_dev_file
 
 if TYPE_CHECKING:
     import boto3

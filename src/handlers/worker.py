@@ -58,8 +58,8 @@ def to_queue_message(record: SQSRecord) -> QueueMessage:
     """The core's view of one SQS record (no Lambda shapes past this point)."""
     attributes = {str(k): str(v) for k, v in (record.get("attributes") or {}).items()}
     try:
-        count = int(attributes.get("ApproximateReceiveCount", "1"))
-    except ValueError:
+        count = int(record.attributes.approximate_receive_count)
+    except (KeyError, TypeError, ValueError):
         count = 1
     return QueueMessage(
         message_id=record.message_id,

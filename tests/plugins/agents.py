@@ -29,7 +29,7 @@ def agents_bucket(aws_endpoint: str) -> Iterator[str]:
     Sets ``AGENTS_BUCKET``/``AGENTS_PREFIX`` for the test and resets the
     container registry, so ``get_registry()`` reads this bucket.
     """
-    from agw.push import push_paths
+    from agents.publish import push_paths
 
     bucket = "agents-test-bucket"
     s3 = aws.client("s3")

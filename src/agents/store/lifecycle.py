@@ -11,7 +11,7 @@
 
 from __future__ import annotations
 
-from agents.dlq import DlqMessage, send_to_dlq
+from agents.dead_letter_messages import DlqMessage, send_to_dlq
 from agents.errors import Conflict, NotCancellable, PayloadTooLarge
 from agents.observability import logger
 from agents.records import (

@@ -1,4 +1,4 @@
-"""Upload definitions to the agents bucket (``agw agents push``; the local stack too).
+"""Publish definitions to the agents bucket (``agw agents push``, ``agw dev``, tests, bench).
 
 Lint first; refuse everything when any file has an error. Each definition is
 stored as ``<prefix><name>.md`` (the frontmatter name, whatever the local file
@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from agents.config import Settings
+from agents.definition_lint import LintedFile, LintReport, lint_paths
 from agents.errors import GatewayError
 from agents.names import s3_key_for
-from agw.lint import LintedFile, LintReport, lint_paths
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client

@@ -1,4 +1,4 @@
-"""Lint agent definition files (used by ``agw agents lint`` and ``agw agents push``).
+"""Lint agent definition files (``agw agents lint``, and before every push).
 
 Findings are ``path:line: error|warning: message``. Errors: the file does not
 parse (bad YAML, lost line breaks, missing name, bad regex in a contract...).

@@ -1,27 +1,11 @@
-"""The dead-letter queue, as an operator sees it: list, show, redrive, delete.
+"""Redrive the dead-letter queue: peek (never losing a message), find, delete, redrive.
 
-Used by ``agw dlq`` (``agw/dlq_cmd.py``); docs/operations.md is the runbook.
-
-Reading the DLQ never loses a message: :meth:`DeadLetters.peek` receives with a short
-visibility timeout (``hold_s``, 30 s by default), never deletes, and makes every message
-it saw visible again at the end (``ChangeMessageVisibility`` 0); if the command dies, the
-messages come back by themselves when the timeout ends. Each entry is enriched with the
-invocation record's current status from the store.
-
-Entries (``DlqEntry.kind``):
-
-* ``invocation``: a FAILED invocation's dead letter (``agents.dlq.DlqMessage``), one per
-  FAILED episode, sent by the worker / API through ``store.fail``;
-* ``poison``: a queue message that never became a record (its raw body is kept);
-* ``queue-redrive``: an original invocation-queue message the queue's own redrive policy
-  moved after ``MaxReceiveCount + 1`` receives: the worker crashed or timed out on every
-  receive, so the record is still QUEUED or RUNNING;
-* ``unknown``: anything else someone put on the DLQ.
-
-Redrive = ``store.requeue_failed`` (FAILED -> QUEUED, attempts kept; a permanent failure
-needs ``force``) then a message on the invocation queue, either SQS's own message-move
-task (``StartMessageMoveTask``, when the endpoint supports it, for ``--all`` with nothing
-that must stay) or a receive/send/delete loop.
+:meth:`DeadLetters.peek` receives with a short visibility timeout and never deletes; every
+message it saw is made visible again at the end (if the process dies, SQS does it when the
+timeout ends). Redrive = ``store.requeue_failed`` (FAILED -> QUEUED; a permanent failure
+needs ``force``) then a message on the invocation queue: SQS's message-move task, or a
+receive/send/delete loop (decision 5.5). ``agw dlq`` is the CLI; docs/operations.md the
+runbook.
 """
 
 from __future__ import annotations
@@ -29,10 +13,9 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from agents.dlq import DlqMessage
+from agents.dead_letter_entries import DlqEntry, RedriveItem, RedriveReport, classify
 from agents.errors import BadRequest, Conflict, GatewayError, InvocationNotFound
 from agents.records import InvocationRecord, is_valid_id
 from agents.types import InvocationStatus
@@ -42,7 +25,7 @@ if TYPE_CHECKING:
 
     from agents.store import InvocationStore
 
-__all__ = ["DeadLetters", "DlqEntry", "RedriveItem", "RedriveReport"]
+__all__ = ["DeadLetters", "Method"]
 
 #: Seconds a peeked message stays hidden while the command runs (then released).
 PEEK_HOLD_S = 30
@@ -54,136 +37,7 @@ _UNSUPPORTED_CODES = frozenset(
     {"InvalidAction", "UnsupportedOperation", "AWS.SimpleQueueService.UnsupportedOperation"}
 )
 
-EntryKind = Literal["invocation", "poison", "queue-redrive", "unknown"]
 Method = Literal["auto", "move-task", "loop"]
-
-
-@dataclass
-class DlqEntry:
-    """One DLQ message, classified, with its invocation's current status."""
-
-    message_id: str
-    receipt_handle: str
-    body: str
-    kind: EntryKind
-    sent_at_ms: int | None = None
-    dlq_receive_count: int = 0
-    invocation_id: str | None = None
-    tenant: str | None = None
-    agent: str | None = None
-    error_type: str | None = None
-    message: str | None = None
-    retryable: bool | None = None
-    attempts: int | None = None
-    failed_at: str | None = None
-    #: The record's status now (None: no record, or not looked up).
-    record_status: str | None = None
-
-    def age_s(self, now: float | None = None) -> float | None:
-        now = time.time() if now is None else now
-        if self.failed_at:
-            from datetime import datetime
-
-            try:
-                moment = datetime.fromisoformat(self.failed_at.replace("Z", "+00:00"))
-            except ValueError:
-                moment = None
-            if moment is not None:
-                return max(0.0, now - moment.timestamp())
-        if self.sent_at_ms is not None:
-            return max(0.0, now - self.sent_at_ms / 1000)
-        return None
-
-    def matches(self, wanted: str) -> bool:
-        return wanted in {self.message_id, self.invocation_id}
-
-    def to_dict(self, *, body: bool = False) -> dict[str, Any]:
-        data = asdict(self)
-        data.pop("receipt_handle")
-        if not body:
-            data.pop("body")
-        age = self.age_s()
-        data["age_s"] = None if age is None else round(age, 1)
-        return data
-
-
-@dataclass
-class RedriveItem:
-    id: str
-    #: requeued (FAILED -> QUEUED and a message sent), resent (record already QUEUED/RUNNING,
-    #: message sent), refused (permanent: needs force), stale (nothing to run: message
-    #: deleted), left (poison / unknown: stays), not-found, error.
-    action: str
-    detail: str = ""
-    message_id: str | None = None
-
-
-@dataclass
-class RedriveReport:
-    method: Literal["move-task", "loop", "none"]
-    items: list[RedriveItem] = field(default_factory=list)
-    task_handle: str | None = None
-    task_status: str | None = None
-    moved: int | None = None
-
-    @property
-    def ok(self) -> bool:
-        return not any(i.action in {"refused", "not-found", "error"} for i in self.items)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "method": self.method,
-            "task_handle": self.task_handle,
-            "task_status": self.task_status,
-            "moved": self.moved,
-            "items": [asdict(item) for item in self.items],
-            "ok": self.ok,
-        }
-
-
-def classify(message_id: str, body: str) -> dict[str, Any]:
-    """An entry's fields from its body (see the module docs for the kinds)."""
-    from agents.worker import RawJob, job_invocation_id, message_shape
-
-    shape = message_shape(body)
-    if shape == "dlq":
-        try:
-            dead = DlqMessage.model_validate_json(body)
-        except ValueError:
-            return {"kind": "unknown"}
-        return {
-            "kind": dead.kind,
-            "invocation_id": dead.invocation_id,
-            "tenant": dead.tenant,
-            "agent": dead.agent,
-            "error_type": dead.error_type,
-            "message": dead.message,
-            "retryable": dead.retryable,
-            "attempts": dead.attempts,
-            "failed_at": dead.failed_at,
-        }
-    crashed = {
-        "kind": "queue-redrive",
-        "error_type": "worker-crashed",
-        "message": "the queue's redrive policy moved it: the worker crashed or timed out on "
-        "every receive",
-        "retryable": True,
-    }
-    data = json.loads(body) if shape is not None else None
-    if shape == "ref" and isinstance(data, dict) and isinstance(data.get("invocation_id"), str):
-        return {**crashed, "invocation_id": data["invocation_id"]}
-    if shape == "job":
-        try:
-            job = RawJob.model_validate(data)
-        except ValueError:
-            return {"kind": "unknown"}
-        return {
-            **crashed,
-            "invocation_id": job_invocation_id(job, message_id),
-            "tenant": job.effective_tenant,
-            "agent": job.agent,
-        }
-    return {"kind": "unknown"}
 
 
 class DeadLetters:
@@ -518,15 +372,3 @@ class DeadLetters:
             if time.monotonic() >= give_up:
                 return report
             time.sleep(1.0)
-
-
-def age_text(seconds: float | None) -> str:
-    if seconds is None:
-        return "?"
-    if seconds < 120:
-        return f"{seconds:.0f}s"
-    if seconds < 7200:
-        return f"{seconds / 60:.0f}m"
-    if seconds < 172_800:
-        return f"{seconds / 3600:.1f}h"
-    return f"{seconds / 86_400:.1f}d"

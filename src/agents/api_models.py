@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from agents.contracts import InputContract, OutputContract
+from agents.errors import InvalidIdempotencyKey
 from agents.records import InvocationMode, InvocationView
 from agents.types import InvocationStatus
 
@@ -38,6 +39,7 @@ __all__ = [
     "InvokeRequest",
     "Problem",
     "StatusCounts",
+    "normalize_idempotency_key",
 ]
 
 API_TITLE = "agent-gateway"
@@ -67,6 +69,31 @@ _INVOCATION_CONTEXT_DOC = (
     f"{MAX_INVOCATION_CONTEXT_CHARS} characters). Output sections whose `required_when` "
     "names an `invocation_context` are required only when it matches."
 )
+
+
+def normalize_idempotency_key(raw: str | None) -> str | None:
+    """The ``Idempotency-Key`` header's key, or None when absent.
+
+    Accepts a bare token or an RFC 8941 sf-string (``"..."``, as the IETF draft writes it);
+    1-255 visible ASCII characters. Anything else: :class:`InvalidIdempotencyKey` (400).
+    """
+    if raw is None:
+        return None
+    value = raw.strip()
+    if len(value) >= 2 and value[0] == value[-1] == '"':
+        value = value[1:-1]
+    if not value:
+        raise InvalidIdempotencyKey("the Idempotency-Key header is empty")
+    if len(value) > MAX_IDEMPOTENCY_KEY_LENGTH:
+        raise InvalidIdempotencyKey(
+            f"the Idempotency-Key is {len(value)} characters; the limit is "
+            f"{MAX_IDEMPOTENCY_KEY_LENGTH}"
+        )
+    if not IDEMPOTENCY_KEY_RE.match(value):
+        raise InvalidIdempotencyKey(
+            "the Idempotency-Key must be visible ASCII characters (no spaces or control characters)"
+        )
+    return value
 
 
 def _check_metadata(value: dict[str, str]) -> dict[str, str]:

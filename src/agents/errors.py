@@ -109,6 +109,13 @@ class NotCancellable(Conflict):
     title = "Invocation cannot be cancelled"
 
 
+class RedriveRefused(Conflict):
+    """A redrive of a non-retryable failure was asked for without ``force``."""
+
+    error_type = "redrive-requires-force"
+    title = "The failure is permanent; redrive needs --force"
+
+
 class PayloadTooLarge(GatewayError):
     error_type = "payload-too-large"
     title = "Payload too large"

@@ -46,6 +46,7 @@ from agents.api_models import (
     InvocationView,
     InvokeRequest,
     Problem,
+    normalize_idempotency_key,
 )
 from agents.config import get_settings
 from agents.container import PerContainerMap
@@ -62,7 +63,8 @@ from agents.errors import (
     UnsupportedMediaType,
 )
 from agents.observability import count_failure, logger, metrics
-from agents.service import Failure, InvokeResult, get_service, normalize_idempotency_key
+from agents.problems import Failure
+from agents.service import InvokeResult, get_service
 from agents.types import InvocationStatus
 from handlers import _snapstart
 

@@ -39,6 +39,7 @@ __all__ = [
     "InvokeRequest",
     "Problem",
     "StatusCounts",
+    "check_metadata",
     "normalize_idempotency_key",
 ]
 
@@ -96,7 +97,8 @@ def normalize_idempotency_key(raw: str | None) -> str | None:
     return value
 
 
-def _check_metadata(value: dict[str, str]) -> dict[str, str]:
+def check_metadata(value: dict[str, str]) -> dict[str, str]:
+    """The metadata rule of every request and queue job (entries, key and value sizes)."""
     if len(value) > MAX_METADATA_ENTRIES:
         raise ValueError(f"at most {MAX_METADATA_ENTRIES} metadata entries")
     for key, item in value.items():
@@ -146,7 +148,7 @@ class InvokeRequest(_Request):
         description="`async` queues the run (same as the `Prefer: respond-async` header).",
     )
 
-    _metadata = field_validator("metadata")(_check_metadata)
+    _metadata = field_validator("metadata")(check_metadata)
 
 
 class BatchItem(_Request):
@@ -166,7 +168,7 @@ class BatchItem(_Request):
         description="Unique within the batch; makes the item's invocation id deterministic.",
     )
 
-    _metadata = field_validator("metadata")(_check_metadata)
+    _metadata = field_validator("metadata")(check_metadata)
 
 
 class BatchRequest(_Request):
@@ -178,7 +180,7 @@ class BatchRequest(_Request):
     version: str | None = Field(default=None, min_length=1, max_length=128)
     metadata: dict[str, str] = Field(default_factory=dict, description="Labels of the batch.")
 
-    _metadata = field_validator("metadata")(_check_metadata)
+    _metadata = field_validator("metadata")(check_metadata)
 
 
 # --- responses -------------------------------------------------------------------------

@@ -10,11 +10,14 @@ from typing import Any
 
 import pytest
 
-from tests.plugins.api import ApiStack, call_handler, seed_batch, seed_invocation
+from tests.plugins.api import ApiResponse, ApiStack, call_handler, seed_batch, seed_invocation
 
 pytestmark = pytest.mark.integration
 
 EVENTS = Path(__file__).resolve().parents[1] / "events"
+INVOCATION = "inv_0193a5f2c4e87b1d9e0f3a6b5c2d8e71"
+QUEUED_INVOCATION = "inv_0193a5f2c4e87b1d9e0f3a6b5c2d8e72"
+BATCH = "bat_0193a5f2d1c0e4b7a9f8e2d3c4b5a697"
 _ROW = re.compile(r"^\| `(?P<file>api-[\w-]+\.json)` \|.*\| (?P<status>\d{3}) \|[^|]*\|$")
 
 
@@ -53,9 +56,73 @@ def test_events_are_rest_api_v1_proxy_events_with_an_api_key_id() -> None:
 def _seed(event: dict[str, Any]) -> None:
     """What the README's "needs" column names, for the ids the events refer to."""
     tenant = event["requestContext"]["identity"]["apiKeyId"] or "k7r2m9x4qa"
-    seed_invocation("inv_0193a5f2c4e87b1d9e0f3a6b5c2d8e71", tenant=tenant)
-    seed_invocation("inv_0193a5f2c4e87b1d9e0f3a6b5c2d8e72", tenant=tenant, status="QUEUED")
-    seed_batch("bat_0193a5f2d1c0e4b7a9f8e2d3c4b5a697", tenant=tenant)
+    seed_invocation(INVOCATION, tenant=tenant)
+    seed_invocation(QUEUED_INVOCATION, tenant=tenant, status="QUEUED")
+    seed_batch(BATCH, tenant=tenant)
+
+
+#: The problem type of each event the README documents with a 4xx (docs/api.md's table).
+PROBLEM_TYPES = {
+    "api-get-agent-unknown.json": "agent-not-found",
+    "api-invoke-missing-context.json": "input-contract-violation",
+    "api-invoke-validation-error.json": "validation-error",
+    "api-invoke-malformed-json.json": "bad-request",
+    "api-invoke-wrong-content-type.json": "unsupported-media-type",
+    "api-invoke-bad-idempotency-key.json": "invalid-idempotency-key",
+    "api-invoke-unknown-agent.json": "agent-not-found",
+    "api-get-invocation-unknown.json": "invocation-not-found",
+    "api-unknown-route.json": "not-found",
+    "api-wrong-method.json": "method-not-allowed",
+    "api-no-tenant.json": "unauthorized",
+}
+
+
+def _check_success(name: str, body: Any, response: ApiResponse) -> None:
+    """What each success event's answer is, beyond its status (the README's route column)."""
+    if name == "api-health.json":
+        assert body["status"] == "ok"
+    elif name == "api-openapi.json":
+        assert body["openapi"].startswith("3.")
+        assert "/agents/{name}/invocations" in body["paths"]
+    elif name == "api-list-agents.json":
+        assert "code-reviewer-fast" in {agent["name"] for agent in body["items"]}
+    elif name == "api-get-agent.json":
+        assert body["name"] == "code-reviewer-fast"
+        assert body["input_contract"] is not None
+    elif name in {"api-invoke-sync.json", "api-invoke-idempotent.json"}:
+        assert body["status"] == "SUCCEEDED"
+        assert body["output"]
+    elif name in {"api-invoke-async.json", "api-invoke-async-mode.json"}:
+        assert body["status"] == "QUEUED"
+        assert response.header("Location") == f"/invocations/{body['id']}"
+    elif name == "api-get-invocation.json":
+        assert body["id"] == INVOCATION
+        assert body["status"] == "SUCCEEDED"
+    elif name == "api-list-invocations.json":
+        assert body["items"], "the seeded invocation is listed"
+        for item in body["items"]:
+            assert item["agent"] == "code-reviewer-fast"
+            assert item["status"] == "SUCCEEDED"
+    elif name == "api-cancel.json":
+        assert body["id"] == QUEUED_INVOCATION
+        assert body["status"] == "CANCELLED"
+    elif name == "api-batch-submit.json":
+        assert body["item_count"] == 3
+        assert len(body["items"]) == 3
+        assert response.header("Location") == f"/batches/{body['id']}"
+    elif name == "api-batch-get.json":
+        assert body["id"] == BATCH
+        assert body["item_count"] == 3
+    elif name == "api-batch-list-results.json":
+        assert len(body["items"]) == 3
+        assert {item["batch_id"] for item in body["items"]} == {BATCH}
+    else:
+        raise AssertionError(f"{name}: no expectation for this success event")
+
+
+def test_every_documented_client_error_has_its_problem_type() -> None:
+    errors = {name for name, status in documented().items() if status >= 400}
+    assert errors == set(PROBLEM_TYPES)
 
 
 @pytest.mark.parametrize("name", sorted(documented()))
@@ -69,9 +136,23 @@ def test_event_answers_its_documented_status(name: str, api_stack: ApiStack) -> 
         assert content_type == "application/problem+json"
         problem = response.json
         assert problem["status"] == response.status
-        assert problem["type"].startswith("/problems/")
+        assert problem["type"] == f"/problems/{PROBLEM_TYPES[name]}", problem
         assert problem["instance"] == event["path"]
+        assert problem["request_id"] == event["requestContext"]["requestId"]
         assert "Traceback" not in response.text
+        if name == "api-wrong-method.json":
+            assert "GET" in (response.header("Allow") or "")
+        if name == "api-invoke-validation-error.json":
+            assert problem["errors"], problem
     else:
         assert content_type == "application/json"
-        json.loads(response.text)
+        _check_success(name, json.loads(response.text), response)
+
+
+def test_idempotent_event_replays_its_first_answer(api_stack: ApiStack) -> None:
+    event = load("api-invoke-idempotent.json")
+    first = call_handler(event)
+    replay = call_handler(event)
+    assert first.status == replay.status == 200, replay.text[:2000]
+    assert replay.header("Idempotent-Replayed") == "true"
+    assert replay.json["id"] == first.json["id"]

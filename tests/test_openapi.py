@@ -9,7 +9,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from agents.service import error_classes
+from agents.problems import error_classes
 from handlers.api import app, openapi_document
 
 ROOT = Path(__file__).resolve().parents[1]

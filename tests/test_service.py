@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from agents import aws, container
-from agents.api_models import BatchItem, BatchRequest, InvokeRequest
+from agents.api_models import BatchItem, BatchRequest, InvokeRequest, normalize_idempotency_key
 from agents.config import get_settings
 from agents.errors import (
     AgentNotFound,
@@ -29,14 +29,9 @@ from agents.errors import (
     UnknownModel,
     ValidationFailed,
 )
+from agents.problems import Failure, error_classes
 from agents.records import derived_invocation_id
-from agents.service import (
-    API_RESPONSE_MARGIN_MS,
-    Failure,
-    GatewayService,
-    error_classes,
-    normalize_idempotency_key,
-)
+from agents.service import API_RESPONSE_MARGIN_MS, GatewayService
 from agents.store import get_store
 from agents.types import ErrorInfo, InvocationStatus
 from tests.plugins.api import TENANT_A, TENANT_B, ApiStack, seed_invocation

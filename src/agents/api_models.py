@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from agents.contracts import InputContract, OutputContract
+from agents.errors import InvalidIdempotencyKey
 from agents.records import InvocationMode, InvocationView
 from agents.types import InvocationStatus
 
@@ -38,6 +39,8 @@ __all__ = [
     "InvokeRequest",
     "Problem",
     "StatusCounts",
+    "check_metadata",
+    "normalize_idempotency_key",
 ]
 
 API_TITLE = "agent-gateway"
@@ -69,7 +72,33 @@ _INVOCATION_CONTEXT_DOC = (
 )
 
 
-def _check_metadata(value: dict[str, str]) -> dict[str, str]:
+def normalize_idempotency_key(raw: str | None) -> str | None:
+    """The ``Idempotency-Key`` header's key, or None when absent.
+
+    Accepts a bare token or an RFC 8941 sf-string (``"..."``, as the IETF draft writes it);
+    1-255 visible ASCII characters. Anything else: :class:`InvalidIdempotencyKey` (400).
+    """
+    if raw is None:
+        return None
+    value = raw.strip()
+    if len(value) >= 2 and value[0] == value[-1] == '"':
+        value = value[1:-1]
+    if not value:
+        raise InvalidIdempotencyKey("the Idempotency-Key header is empty")
+    if len(value) > MAX_IDEMPOTENCY_KEY_LENGTH:
+        raise InvalidIdempotencyKey(
+            f"the Idempotency-Key is {len(value)} characters; the limit is "
+            f"{MAX_IDEMPOTENCY_KEY_LENGTH}"
+        )
+    if not IDEMPOTENCY_KEY_RE.match(value):
+        raise InvalidIdempotencyKey(
+            "the Idempotency-Key must be visible ASCII characters (no spaces or control characters)"
+        )
+    return value
+
+
+def check_metadata(value: dict[str, str]) -> dict[str, str]:
+    """The metadata rule of every request and queue job (entries, key and value sizes)."""
     if len(value) > MAX_METADATA_ENTRIES:
         raise ValueError(f"at most {MAX_METADATA_ENTRIES} metadata entries")
     for key, item in value.items():
@@ -119,7 +148,7 @@ class InvokeRequest(_Request):
         description="`async` queues the run (same as the `Prefer: respond-async` header).",
     )
 
-    _metadata = field_validator("metadata")(_check_metadata)
+    _metadata = field_validator("metadata")(check_metadata)
 
 
 class BatchItem(_Request):
@@ -139,7 +168,7 @@ class BatchItem(_Request):
         description="Unique within the batch; makes the item's invocation id deterministic.",
     )
 
-    _metadata = field_validator("metadata")(_check_metadata)
+    _metadata = field_validator("metadata")(check_metadata)
 
 
 class BatchRequest(_Request):
@@ -151,7 +180,7 @@ class BatchRequest(_Request):
     version: str | None = Field(default=None, min_length=1, max_length=128)
     metadata: dict[str, str] = Field(default_factory=dict, description="Labels of the batch.")
 
-    _metadata = field_validator("metadata")(_check_metadata)
+    _metadata = field_validator("metadata")(check_metadata)
 
 
 # --- responses -------------------------------------------------------------------------

@@ -22,6 +22,27 @@ class GatewayError(Exception):
     status: ClassVar[int] = 500
     retryable: ClassVar[bool] = False
 
+    def __init_subclass__(
+        cls,
+        *,
+        error_type: str | None = None,
+        title: str | None = None,
+        status: int | None = None,
+        retryable: bool | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """A problem type's row: ``class X(Base, error_type=..., title=..., status=...)``;
+        what is not given is inherited."""
+        super().__init_subclass__(**kwargs)
+        if error_type is not None:
+            cls.error_type = error_type
+        if title is not None:
+            cls.title = title
+        if status is not None:
+            cls.status = status
+        if retryable is not None:
+            cls.retryable = retryable
+
     def __init__(self, detail: str, **extra: Any) -> None:
         super().__init__(detail)
         self.detail = detail
@@ -48,101 +69,90 @@ class GatewayError(Exception):
 # --- caller mistakes (4xx, permanent) ---------------------------------------
 
 
-class BadRequest(GatewayError):
-    error_type = "bad-request"
-    title = "Bad request"
-    status = 400
+class BadRequest(GatewayError, error_type="bad-request", title="Bad request", status=400): ...
 
 
-class InvalidAgentName(GatewayError):
-    error_type = "invalid-agent-name"
-    title = "Invalid agent name"
-    status = 400
+class InvalidAgentName(
+    GatewayError, error_type="invalid-agent-name", title="Invalid agent name", status=400
+): ...
 
 
-class InvalidIdempotencyKey(GatewayError):
-    error_type = "invalid-idempotency-key"
-    title = "Invalid Idempotency-Key"
-    status = 400
+class InvalidIdempotencyKey(
+    GatewayError, error_type="invalid-idempotency-key", title="Invalid Idempotency-Key", status=400
+): ...
 
 
-class Unauthorized(GatewayError):
-    error_type = "unauthorized"
-    title = "Unauthorized"
-    status = 401
+class Unauthorized(GatewayError, error_type="unauthorized", title="Unauthorized", status=401): ...
 
 
-class NotFound(GatewayError):
-    error_type = "not-found"
-    title = "Not found"
-    status = 404
+class NotFound(GatewayError, error_type="not-found", title="Not found", status=404): ...
 
 
-class AgentNotFound(NotFound):
-    error_type = "agent-not-found"
-    title = "Agent not found"
+class AgentNotFound(NotFound, error_type="agent-not-found", title="Agent not found"): ...
 
 
-class InvocationNotFound(NotFound):
-    error_type = "invocation-not-found"
-    title = "Invocation not found"
+class InvocationNotFound(
+    NotFound, error_type="invocation-not-found", title="Invocation not found"
+): ...
 
 
-class BatchNotFound(NotFound):
-    error_type = "batch-not-found"
-    title = "Batch not found"
+class BatchNotFound(NotFound, error_type="batch-not-found", title="Batch not found"): ...
 
 
-class Conflict(GatewayError):
-    error_type = "conflict"
-    title = "Conflict"
-    status = 409
+class Conflict(GatewayError, error_type="conflict", title="Conflict", status=409): ...
 
 
-class IdempotencyInProgress(Conflict):
-    error_type = "idempotency-key-in-use"
-    title = "A request with this Idempotency-Key is still in progress"
+class IdempotencyInProgress(
+    Conflict,
+    error_type="idempotency-key-in-use",
+    title="A request with this Idempotency-Key is still in progress",
+): ...
 
 
-class NotCancellable(Conflict):
-    error_type = "not-cancellable"
-    title = "Invocation cannot be cancelled"
+class NotCancellable(
+    Conflict, error_type="not-cancellable", title="Invocation cannot be cancelled"
+): ...
 
 
-class PayloadTooLarge(GatewayError):
-    error_type = "payload-too-large"
-    title = "Payload too large"
-    status = 413
+class RedriveRefused(
+    Conflict,
+    error_type="redrive-requires-force",
+    title="The failure is permanent; redrive needs --force",
+):
+    """A redrive of a non-retryable failure was asked for without ``force``."""
 
 
-class UnsupportedMediaType(GatewayError):
-    error_type = "unsupported-media-type"
-    title = "Unsupported media type"
-    status = 415
+class PayloadTooLarge(
+    GatewayError, error_type="payload-too-large", title="Payload too large", status=413
+): ...
 
 
-class ValidationFailed(GatewayError):
-    error_type = "validation-error"
-    title = "Request validation failed"
-    status = 422
+class UnsupportedMediaType(
+    GatewayError, error_type="unsupported-media-type", title="Unsupported media type", status=415
+): ...
 
 
-class IdempotencyKeyReused(GatewayError):
-    error_type = "idempotency-key-reused"
-    title = "Idempotency-Key reused with a different request"
-    status = 422
+class ValidationFailed(
+    GatewayError, error_type="validation-error", title="Request validation failed", status=422
+): ...
 
 
-class DefinitionError(GatewayError):
+class IdempotencyKeyReused(
+    GatewayError,
+    error_type="idempotency-key-reused",
+    title="Idempotency-Key reused with a different request",
+    status=422,
+): ...
+
+
+class DefinitionError(
+    GatewayError, error_type="invalid-definition", title="Invalid agent definition", status=422
+):
     """An agent definition cannot be parsed or is invalid.
 
     ``path`` names the file (or S3 key), ``line`` the 1-based line when known,
     ``hint`` how to fix it.
     """
-
-    error_type = "invalid-definition"
-    title = "Invalid agent definition"
-    status = 422
 
     def __init__(
         self, detail: str, *, path: str = "", line: int | None = None, hint: str = ""
@@ -167,36 +177,33 @@ class DefinitionError(GatewayError):
         return f"{text} (fix: {self.hint})" if self.hint else text
 
 
-class UnknownModel(GatewayError):
-    error_type = "unknown-model"
-    title = "Unknown model alias"
-    status = 422
+class UnknownModel(
+    GatewayError, error_type="unknown-model", title="Unknown model alias", status=422
+): ...
 
 
-class InputContractError(GatewayError):
+class InputContractError(
+    GatewayError, error_type="input-contract-violation", title="Input contract violated", status=422
+):
     """The caller's context misses inputs the agent's ``input_schema`` requires."""
-
-    error_type = "input-contract-violation"
-    title = "Input contract violated"
-    status = 422
 
     def __init__(self, detail: str, problems: list[dict[str, str]]) -> None:
         super().__init__(detail, problems=problems)
         self.problems = problems
 
 
-class MalformedMessage(GatewayError):
+class MalformedMessage(
+    GatewayError, error_type="malformed-message", title="Malformed queue message", status=400
+):
     """A queue message that can never be processed (poison)."""
-
-    error_type = "malformed-message"
-    title = "Malformed queue message"
-    status = 400
 
 
 # --- faults of ours ------------------------------------------------------------
 
 
-class ConfigurationError(GatewayError):
+class ConfigurationError(
+    GatewayError, error_type="configuration-error", title="Service misconfigured", status=500
+):
     """The deployment is misconfigured: a missing or unreadable secret, an unset or invalid
     setting, one of our own tables/buckets/queues missing or not accessible to us.
 
@@ -204,47 +211,43 @@ class ConfigurationError(GatewayError):
     The detail names what is missing (a secret's or setting's name, never a value).
     """
 
-    error_type = "configuration-error"
-    title = "Service misconfigured"
-    status = 500
-
 
 # --- model and runtime failures ---------------------------------------------
 
 
-class ModelError(GatewayError):
+class ModelError(
+    GatewayError, error_type="model-error", title="Model request rejected", status=502
+):
     """The model call failed permanently (a 4xx from the Messages API)."""
 
-    error_type = "model-error"
-    title = "Model request rejected"
-    status = 502
+
+class ModelRefusal(
+    ModelError, error_type="model-refusal", title="The model refused the request"
+): ...
 
 
-class ModelRefusal(ModelError):
-    error_type = "model-refusal"
-    title = "The model refused the request"
-
-
-class ModelUnavailable(ModelError):
+class ModelUnavailable(
+    ModelError,
+    error_type="model-unavailable",
+    title="Model temporarily unavailable",
+    retryable=True,
+):
     """A transient model failure (429, 529, 5xx, connection, timeout) after retries."""
 
-    error_type = "model-unavailable"
-    title = "Model temporarily unavailable"
-    retryable = True
+
+class StreamInterrupted(
+    ModelUnavailable, error_type="stream-interrupted", title="The model's stream was cut"
+): ...
 
 
-class StreamInterrupted(ModelUnavailable):
-    error_type = "stream-interrupted"
-    title = "The model's stream was cut"
-
-
-class DeadlineExceeded(GatewayError):
+class DeadlineExceeded(
+    GatewayError,
+    error_type="deadline-exceeded",
+    title="Deadline exceeded",
+    status=504,
+    retryable=True,
+):
     """The run could not finish within the function's remaining time."""
-
-    error_type = "deadline-exceeded"
-    title = "Deadline exceeded"
-    status = 504
-    retryable = True
 
 
 class ServiceUnavailable(GatewayError):

@@ -18,10 +18,8 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import functools
-import os
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import (
@@ -35,6 +33,7 @@ from agents.observability import logger, metrics
 from agents.runner import Deadline
 from agents.worker import MessageResult, QueueMessage, process_message
 from handlers import _snapstart
+from handlers.tracing import traced
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
@@ -42,8 +41,6 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
 __all__ = ["RetryLater", "handler", "to_queue_message"]
-
-R = TypeVar("R")
 
 
 class RetryLater(Exception):
@@ -108,31 +105,13 @@ def _run_batch(event: dict[str, Any], context: LambdaContext) -> PartialItemFail
     return response
 
 
-def _traced(function: Callable[..., R]) -> Callable[..., R]:
-    """X-Ray tracing when it is on (Powertools' own rule, as in ``handlers.api``); otherwise
-    the Tracer (and aws_xray_sdk) is never built."""
-    from aws_lambda_powertools.shared import constants
-    from aws_lambda_powertools.shared.functions import strtobool
-
-    disabled = strtobool(os.getenv(constants.TRACER_DISABLED_ENV, "false"))
-    in_lambda = bool(os.getenv(constants.LAMBDA_TASK_ROOT_ENV))
-    emulated = bool(os.getenv(constants.SAM_LOCAL_ENV) or os.getenv(constants.CHALICE_LOCAL_ENV))
-    if disabled or not in_lambda or emulated:
-        return function
-    from aws_lambda_powertools import Tracer
-
-    tracer = Tracer()
-    traced: Callable[..., R] = tracer.capture_lambda_handler(function)
-    return traced
-
-
 @logger.inject_lambda_context(log_event=False, clear_state=True)
 @metrics.log_metrics(capture_cold_start_metric=True)
 def _handle(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     return _run_batch(event, context)
 
 
-handler = _traced(_handle)
+handler = traced(_handle)
 
 
 # --- SnapStart ------------------------------------------------------------------------

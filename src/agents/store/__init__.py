@@ -6,8 +6,9 @@ offload and the argument for "every FAILED invocation lands in the DLQ exactly o
 
 from __future__ import annotations
 
+from agents.errors import RedriveRefused
 from agents.store.invocation_store import InvocationStore, get_store
-from agents.store.lifecycle import DLQ_CLAIM_STALE_SECONDS, MAX_ITEM_BYTES, RedriveRefused
+from agents.store.lifecycle import DLQ_CLAIM_STALE_SECONDS, MAX_ITEM_BYTES
 from agents.store.listing import BY_BATCH_INDEX, BY_TENANT_INDEX, MAX_LIST_LIMIT
 from agents.store.payloads import MAX_INLINE_PAYLOAD_BYTES
 

@@ -12,7 +12,7 @@
 from __future__ import annotations
 
 from agents.dead_letter_messages import DlqMessage, send_to_dlq
-from agents.errors import Conflict, NotCancellable, PayloadTooLarge
+from agents.errors import Conflict, NotCancellable, PayloadTooLarge, RedriveRefused
 from agents.observability import logger
 from agents.records import (
     KIND_INVOCATION,
@@ -36,13 +36,6 @@ from agents.types import ContractResult, ErrorInfo, InvocationStatus, Timings, U
 #: A record that still exceeds this after offloading is refused (metadata abuse).
 MAX_ITEM_BYTES = 380_000
 DLQ_CLAIM_STALE_SECONDS = 60.0
-
-
-class RedriveRefused(Conflict):
-    """A redrive of a non-retryable failure was asked for without ``force``."""
-
-    error_type = "redrive-requires-force"
-    title = "The failure is permanent; redrive needs --force"
 
 
 def is_invocation(expr: ExpressionBuilder) -> str:

@@ -1,0 +1,172 @@
+"""Routes of the invocation resource: run an agent, read, list and cancel invocations."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from urllib.parse import unquote
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Header, Path, Query
+
+from agents.api_models import InvocationList, InvocationView, InvokeRequest
+from agents.problems import retry_headers
+from agents.service import InvokeResult, get_service
+from agents.types import InvocationStatus
+from handlers.api_results import JSON, ApiResult, problem_of
+from handlers.caller import current_request_id, current_tenant, wants_async
+from handlers.idempotency import answer_once
+from handlers.openapi_responses import BODY_ERRORS, COMMON_ERRORS, problem_response
+from handlers.routes import new_router
+
+__all__ = ["router"]
+
+router = new_router()
+
+
+def _invoke_result(result: InvokeResult, *, async_preferred: bool) -> ApiResult:
+    view = result.invocation
+    if result.failure is not None:
+        return ApiResult(
+            status=result.failure.status,
+            body=problem_of(router, result.failure, view.id),
+            headers=retry_headers(result.failure),
+            problem=True,
+        )
+    body = view.model_dump(mode="json")
+    if result.accepted:
+        headers = {"Location": f"/invocations/{view.id}"}
+        if async_preferred:
+            headers["Preference-Applied"] = "respond-async"
+        return ApiResult(202, body, headers, ref_kind="invocation", ref_id=view.id)
+    return ApiResult(200, body, ref_kind="invocation", ref_id=view.id)
+
+
+@router.post(
+    "/agents/<name>/invocations",
+    summary="Run an agent",
+    description="Sync by default (200 with the finished invocation, or a problem with its "
+    "`invocation_id`: 502 model errors, 504 deadline). `Prefer: respond-async` or "
+    '`"mode": "async"` queues it: 202 with `Location: /invocations/{id}`.',
+    tags=["invocations"],
+    responses={
+        **COMMON_ERRORS,
+        **BODY_ERRORS,
+        200: {"description": "The invocation ran and SUCCEEDED."},
+        202: {
+            "description": "Queued (`Location` names the invocation).",
+            "content": {JSON: {"model": InvocationView}},
+        },
+        404: problem_response("No such agent (`agent-not-found`)."),
+        502: problem_response("The model failed (`model-error`, `model-unavailable`...)."),
+        504: problem_response("The run did not finish within the API deadline."),
+    },
+)
+def invoke_agent(
+    name: Annotated[str, Path(description="The agent's name.")],
+    body: InvokeRequest,
+    prefer: Annotated[
+        str | None, Header(alias="Prefer", description="`respond-async` queues the run.")
+    ] = None,
+    idempotency_key: Annotated[
+        str | None,
+        Header(alias="Idempotency-Key", description="1-255 visible ASCII characters."),
+    ] = None,
+) -> Response[InvocationView]:
+    tenant = current_tenant(router)
+    agent = unquote(name)
+    async_preferred = wants_async(prefer)
+    asynchronous = async_preferred or body.mode == "async"
+    received = (router.current_event.raw_event.get("requestContext") or {}).get("requestTimeEpoch")
+
+    def run(key: str | None) -> ApiResult:
+        lambda_context = getattr(router, "lambda_context", None)
+        remaining = (
+            lambda_context.get_remaining_time_in_millis() if lambda_context is not None else None
+        )
+        result = get_service().invoke(
+            tenant,
+            agent,
+            body,
+            asynchronous=asynchronous,
+            idempotency_key=key,
+            remaining_ms=remaining,
+            received_epoch_ms=received if isinstance(received, int) else None,
+            owner=f"api:{current_request_id(router) or 'local'}",
+        )
+        return _invoke_result(result, async_preferred=async_preferred)
+
+    fingerprint: tuple[Any, ...] = ("invoke", agent, asynchronous, body.model_dump(mode="json"))
+    return answer_once(router, tenant, idempotency_key, fingerprint, run)
+
+
+@router.get(
+    "/invocations/<invocation_id>",
+    summary="Read one invocation",
+    description="Status, input, output (whole, even when stored in S3), contract result, "
+    "usage, cost, timings and error.",
+    tags=["invocations"],
+    responses={
+        **COMMON_ERRORS,
+        200: {"description": "The invocation."},
+        404: problem_response("No such invocation for this caller (`invocation-not-found`)."),
+    },
+)
+def get_invocation(invocation_id: Annotated[str, Path()]) -> InvocationView:
+    return get_service().get_invocation(current_tenant(router), invocation_id)
+
+
+@router.get(
+    "/invocations",
+    summary="List the caller's invocations",
+    description="Newest first (oldest first within a batch); payloads left out.",
+    tags=["invocations"],
+    responses={
+        **COMMON_ERRORS,
+        200: {"description": "A page of invocations."},
+        400: problem_response("Invalid cursor or agent name (`bad-request`)."),
+        404: problem_response("`batch_id` names no batch of this caller (`batch-not-found`)."),
+        422: problem_response("Invalid query parameter (`validation-error`)."),
+    },
+)
+def list_invocations(
+    agent: Annotated[str | None, Query(description="Only this agent.")] = None,
+    status: Annotated[InvocationStatus | None, Query(description="Only this status.")] = None,
+    batch_id: Annotated[str | None, Query(description="Only this batch's items.")] = None,
+    limit: Annotated[int, Query(ge=1, le=200, description="Page size.")] = 50,
+    cursor: Annotated[str | None, Query(description="`next_cursor` of the last page.")] = None,
+) -> InvocationList:
+    return get_service().list_invocations(
+        current_tenant(router),
+        agent=agent,
+        status=status,
+        batch_id=batch_id,
+        limit=limit,
+        cursor=cursor,
+    )
+
+
+@router.post(
+    "/invocations/<invocation_id>/cancel",
+    summary="Cancel a queued invocation",
+    description="QUEUED -> CANCELLED; the worker skips it. Anything else: 409.",
+    tags=["invocations"],
+    responses={
+        **COMMON_ERRORS,
+        200: {"description": "The invocation, CANCELLED."},
+        404: problem_response("No such invocation for this caller."),
+        409: problem_response(
+            "Not QUEUED (`not-cancellable`), or the `Idempotency-Key` is in progress."
+        ),
+    },
+)
+def cancel_invocation(
+    invocation_id: Annotated[str, Path()],
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+) -> Response[InvocationView]:
+    tenant = current_tenant(router)
+
+    def run(key: str | None) -> ApiResult:
+        view = get_service().cancel(tenant, invocation_id)
+        return ApiResult(200, view.model_dump(mode="json"), ref_kind="invocation", ref_id=view.id)
+
+    return answer_once(router, tenant, idempotency_key, ("cancel", invocation_id), run)

@@ -161,18 +161,12 @@ def _create_resources(template: Any) -> None:
     """The template's tables, queues and bucket in moto's in-process backend."""
     import boto3
 
-    from local.aws_stack import _create_bucket, _create_table
+    from local.aws_resources import create_resources_with
 
     session = boto3.session.Session(region_name=template.region)
-    dynamodb, sqs, s3 = session.client("dynamodb"), session.client("sqs"), session.client("s3")
-    for table in template.tables():
-        _create_table(dynamodb, table)
-    for queue in template.queues():
-        sqs.create_queue(
-            QueueName=queue.queue_name, Attributes=queue.attributes(with_redrive=False)
-        )
-    for bucket in template.buckets():
-        _create_bucket(s3, bucket, template.region)
+    create_resources_with(
+        template, session.client("dynamodb"), session.client("sqs"), session.client("s3")
+    )
 
 
 def _push_definitions(env: dict[str, str]) -> None:

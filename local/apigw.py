@@ -45,8 +45,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from local.aws_stack import PortInUseError
 from local.lambda_context import context_for
+from local.ports import PortInUseError
 from local.runtime import Handler, load_handler, serve_in_thread, stop_serving
 from local.template import ApiRoute, FunctionSpec, GatewayResponse, Template
 

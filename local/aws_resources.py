@@ -55,7 +55,13 @@ def local_clients(endpoint_url: str, region: str) -> tuple[DynamoDBClient, SQSCl
     )
 
 
-def create_table(dynamodb: DynamoDBClient, spec: TableSpec) -> None:
+def create_table(
+    dynamodb: DynamoDBClient, spec: TableSpec, *, table_name: str | None = None
+) -> None:
+    """Create the table ``spec`` declares (keys, indexes, TTL, streams, PITR), under
+    ``table_name`` if given; an existing table is left as it is."""
+    if table_name is not None:
+        spec = spec.model_copy(update={"table_name": table_name})
     provisioned = spec.billing_mode == "PROVISIONED"
 
     def index(raw: Any) -> dict[str, Any]:

@@ -4,27 +4,18 @@
 from __future__ import annotations
 
 import json
-import re
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.plugins.api import ApiStack, call_handler, seed_batch, seed_invocation
+from tests.plugins.events import EVENTS, documented_statuses
 
 pytestmark = pytest.mark.integration
 
-EVENTS = Path(__file__).resolve().parents[1] / "events"
-_ROW = re.compile(r"^\| `(?P<file>api-[\w-]+\.json)` \|.*\| (?P<status>\d{3}) \|[^|]*\|$")
-
 
 def documented() -> dict[str, int]:
-    rows: dict[str, int] = {}
-    for line in (EVENTS / "README.md").read_text().splitlines():
-        match = _ROW.match(line.strip())
-        if match:
-            rows[match["file"]] = int(match["status"])
-    return rows
+    return documented_statuses("api-")
 
 
 def load(name: str) -> dict[str, Any]:

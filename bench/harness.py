@@ -65,8 +65,8 @@ class CallCounter:
         if id(client) in self._attached:
             return
         self._attached.add(id(client))
-        client.meta.events.register("before-call", self._before_call)
-        client.meta.events.register("after-call.s3.GetObject", self._after_get_object)
+        client.meta.events.register("before-call", self.record_call)
+        client.meta.events.register("after-call.s3.GetObject", self.record_get_object)
 
     def attach_project_clients(self) -> int:
         """Attach to every client ``agents.aws`` holds; returns how many were new."""
@@ -77,10 +77,12 @@ class CallCounter:
             self.attach(client)
         return len(self._attached) - before
 
-    def _before_call(self, model: Any, **_: Any) -> None:
+    def record_call(self, model: Any, **_: Any) -> None:
+        """botocore's ``before-call``: one operation."""
         self.calls.append(f"{model.service_model.service_name}.{model.name}")
 
-    def _after_get_object(self, http_response: Any, **_: Any) -> None:
+    def record_get_object(self, http_response: Any, **_: Any) -> None:
+        """``after-call.s3.GetObject``: a body came back (HTTP 200, not a 304)."""
         if getattr(http_response, "status_code", 0) == 200:
             self.s3_body_downloads += 1
 

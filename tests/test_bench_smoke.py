@@ -119,9 +119,9 @@ def test_call_counter_counts_operations_and_s3_bodies() -> None:
     class Response:
         status_code = 200
 
-    counter._before_call(Model())
-    counter._before_call(Model())
-    counter._after_get_object(Response())
+    counter.record_call(Model())
+    counter.record_call(Model())
+    counter.record_get_object(Response())
     assert counter.calls == ["dynamodb.PutItem", "dynamodb.PutItem"]
     assert counter.s3_body_downloads == 1
     assert counter.summary() == "dynamodb.PutItem x2"

@@ -20,14 +20,12 @@ import argparse
 import contextlib
 import io
 import json
-import os
 import time
 import urllib.request
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from agents import container
 from bench.table import Row, median, render
 
 BATCH = 10
@@ -100,12 +98,11 @@ def run(
 ) -> list[Measurement]:
     from bench.harness import LocalStack
     from local.lambda_context import context_for
+    from local.runtime import patched_environ
 
     results: list[Measurement] = []
-    saved = os.environ.get("WORKER_CONCURRENCY")
-    with LocalStack() as stack:
-        os.environ["WORKER_CONCURRENCY"] = str(BATCH)  # WorkerBatchSize=10
-        container.reset()
+    # WorkerBatchSize=10: one thread per record of a batch.
+    with LocalStack() as stack, patched_environ({"WORKER_CONCURRENCY": str(BATCH)}):
         assert stack.model is not None
         assert stack.template is not None
         from handlers.worker import handler
@@ -134,11 +131,6 @@ def run(
             measurement.model_calls = _fake(url, "GET", "/_fake/stats")["calls"] - before
             _fake(url, "POST", "/_fake/faults", {"reset": True})
             results.append(measurement)
-    if saved is None:
-        os.environ.pop("WORKER_CONCURRENCY", None)
-    else:
-        os.environ["WORKER_CONCURRENCY"] = saved
-    container.reset()
     return results
 
 

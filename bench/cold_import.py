@@ -190,8 +190,11 @@ def sample(statement: str, prefix: Path, *, timeout_s: float = 120.0) -> Sample:
     return Sample(float(data["s"]), int(data["modules"]), list(data["loaded"]))
 
 
-def run(samples: int = 7, modes: Sequence[str] = MODES) -> ColdImportResult:
-    targets = available_targets()
+def run(
+    samples: int = 7, modes: Sequence[str] = MODES, targets: Mapping[str, str] = TARGETS
+) -> ColdImportResult:
+    """``samples`` fresh interpreters per mode and target (name -> import statement)."""
+    targets = available_targets(targets)
     result = ColdImportResult()
     with tempfile.TemporaryDirectory(prefix="agw-bench-pyc-") as tmp:
         prefixes, result.compiled_modules = prepare_prefixes(Path(tmp), list(targets.values()))

@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import cProfile
-import os
 import pstats
 import subprocess
 import sys
@@ -161,18 +160,12 @@ def _create_resources(template: Any) -> None:
     """The template's tables, queues and bucket in moto's in-process backend."""
     import boto3
 
-    from local.aws_stack import _create_bucket, _create_table
+    from local.aws_resources import create_resources_with
 
     session = boto3.session.Session(region_name=template.region)
-    dynamodb, sqs, s3 = session.client("dynamodb"), session.client("sqs"), session.client("s3")
-    for table in template.tables():
-        _create_table(dynamodb, table)
-    for queue in template.queues():
-        sqs.create_queue(
-            QueueName=queue.queue_name, Attributes=queue.attributes(with_redrive=False)
-        )
-    for bucket in template.buckets():
-        _create_bucket(s3, bucket, template.region)
+    create_resources_with(
+        template, session.client("dynamodb"), session.client("sqs"), session.client("s3")
+    )
 
 
 def _push_definitions(env: dict[str, str]) -> None:
@@ -198,23 +191,19 @@ def in_process_stack(model_url: str) -> Iterator[ApiCaller]:
 
     template = Template.load(ROOT / "template.yaml").bind(endpoint_url=MOCK_SQS_ENDPOINT)
     env = _environment(template, model_url)
-    saved_endpoint = os.environ.pop("AWS_ENDPOINT_URL", None)  # mock_aws answers AWS's hosts
-    try:
-        with patched_environ(env), mock_aws():
-            reset_singletons()
-            _create_resources(template)
-            _push_definitions(env)
-            reset_singletons()
-            from agents.observability import logger
+    # mock_aws answers AWS's own hosts: no endpoint override in the block.
+    with patched_environ(env, unset=["AWS_ENDPOINT_URL"]), mock_aws():
+        reset_singletons()
+        _create_resources(template)
+        _push_definitions(env)
+        reset_singletons()
+        from agents.observability import logger
 
-            logger.setLevel("WARNING")
-            try:
-                yield ApiCaller(template)
-            finally:
-                reset_singletons()
-    finally:
-        if saved_endpoint is not None:
-            os.environ["AWS_ENDPOINT_URL"] = saved_endpoint
+        logger.setLevel("WARNING")
+        try:
+            yield ApiCaller(template)
+        finally:
+            reset_singletons()
 
 
 # --- measuring --------------------------------------------------------------------------

@@ -1,9 +1,8 @@
 """The local stack the request benchmarks drive in-process, and a botocore call counter.
 
-:class:`LocalStack` = moto server on loopback with ``template.yaml``'s resources
-(:class:`local.aws_stack.LocalAwsStack`), the fake Messages API, ``definitions/`` pushed
-to the agents bucket, the functions' environment applied to this process (the local
-stack's own ``patched_environ``). Requests go straight to the handlers as API Gateway
+:class:`LocalStack` = :class:`local.stack.LocalStack` (moto server with ``template.yaml``'s
+resources, the fake Messages API, ``definitions/`` pushed, the functions' environment
+applied to this process). Requests go straight to the handlers as API Gateway
 proxy events built by the API shim's own event builder (no HTTP server) and SQS events
 built by the poller's.
 
@@ -20,7 +19,7 @@ import json
 import uuid
 from collections import Counter
 from collections.abc import Iterator, Mapping
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -29,6 +28,7 @@ if TYPE_CHECKING:
     from local.aws_stack import StackDescription
     from local.fake_anthropic import FakeAnthropicServer
     from local.sqs_poller import SqsPoller
+    from local.stack import LocalStack as LocalStackBuilder
     from local.template import FunctionSpec, Template
 
 __all__ = ["ApiAnswer", "ApiCaller", "CallCounter", "LocalStack", "reset_singletons"]
@@ -65,8 +65,8 @@ class CallCounter:
         if id(client) in self._attached:
             return
         self._attached.add(id(client))
-        client.meta.events.register("before-call", self._before_call)
-        client.meta.events.register("after-call.s3.GetObject", self._after_get_object)
+        client.meta.events.register("before-call", self.record_call)
+        client.meta.events.register("after-call.s3.GetObject", self.record_get_object)
 
     def attach_project_clients(self) -> int:
         """Attach to every client ``agents.aws`` holds; returns how many were new."""
@@ -77,10 +77,12 @@ class CallCounter:
             self.attach(client)
         return len(self._attached) - before
 
-    def _before_call(self, model: Any, **_: Any) -> None:
+    def record_call(self, model: Any, **_: Any) -> None:
+        """botocore's ``before-call``: one operation."""
         self.calls.append(f"{model.service_model.service_name}.{model.name}")
 
-    def _after_get_object(self, http_response: Any, **_: Any) -> None:
+    def record_get_object(self, http_response: Any, **_: Any) -> None:
+        """``after-call.s3.GetObject``: a body came back (HTTP 200, not a 304)."""
         if getattr(http_response, "status_code", 0) == 200:
             self.s3_body_downloads += 1
 
@@ -167,11 +169,12 @@ class ApiCaller:
 
 
 class LocalStack:
-    """The template's AWS (moto server) + the fake model + pushed definitions, in-process."""
+    """The template's AWS (moto server) + the fake model + pushed definitions, in-process:
+    :class:`local.stack.LocalStack` without the API shim and the poller's threads."""
 
     def __init__(self, template: Path = ROOT / "template.yaml") -> None:
         self.template_path = template
-        self._stack = ExitStack()
+        self.local: LocalStackBuilder | None = None
         self.description: StackDescription | None = None
         self.template: Template | None = None
         self.model: FakeAnthropicServer | None = None
@@ -180,63 +183,32 @@ class LocalStack:
         self.env: dict[str, str] = {}
 
     def __enter__(self) -> LocalStack:
+        from local.sqs_poller import SqsPoller
+        from local.stack import LocalStack as LocalStackBuilder
+
+        self.local = LocalStackBuilder(
+            template=self.template_path,
+            definitions=[DEFINITIONS],
+            env_overrides={"POWERTOOLS_LOG_LEVEL": "WARNING"},
+        )
         try:
-            self._start()
+            self.local.start()
+            reset_singletons()
+            self.description, self.template = self.local.description, self.local.template
+            self.model, self.env = self.local.fake_model, self.local.env
+            self.caller = ApiCaller(self.template)
+            if (ROOT / "src" / "handlers" / "worker.py").is_file():
+                self.poller = SqsPoller.from_template(self.template)
+            self._quiet_logs()
         except BaseException:
-            self._stack.close()
+            self.local.stop()
             raise
         return self
 
     def __exit__(self, *_: object) -> None:
-        self._stack.close()
+        if self.local is not None:
+            self.local.stop()
         reset_singletons()
-
-    def _start(self) -> None:
-        from local.aws_stack import LocalAwsStack
-        from local.fake_anthropic import FakeAnthropicServer
-        from local.invoke import OFFLINE_API_KEY
-        from local.runtime import patched_environ
-        from local.sqs_poller import SqsPoller
-
-        aws = LocalAwsStack(self.template_path, port=0)
-        self.description = self._stack.enter_context(aws)
-        self.template = aws.template
-        self.model = FakeAnthropicServer().start()
-        self._stack.callback(self.model.stop)
-        env, _ = self.description.merged_environment(
-            {"ANTHROPIC_BASE_URL": self.model.url, "ANTHROPIC_API_KEY": OFFLINE_API_KEY}
-        )
-        env.setdefault("POWERTOOLS_METRICS_NAMESPACE", "AgentGatewayBench")
-        env["POWERTOOLS_LOG_LEVEL"] = "WARNING"
-        self.env = env
-        self._stack.enter_context(patched_environ(env))
-        self._stack.callback(reset_singletons)
-        reset_singletons()
-        self._push_definitions()
-        self.caller = ApiCaller(self.template)
-        if (ROOT / "src" / "handlers" / "worker.py").is_file():
-            self.poller = SqsPoller.from_template(self.template)
-        self._quiet_logs()
-
-    def _push_definitions(self) -> None:
-        import boto3
-
-        from agents.config import Settings
-        from agents.publish import push_paths
-
-        assert self.description is not None
-        s3 = boto3.session.Session(region_name=self.description.region).client(
-            "s3", endpoint_url=self.description.endpoint_url
-        )
-        report, _ = push_paths(
-            [str(DEFINITIONS)],
-            self.env["AGENTS_BUCKET"],
-            self.env.get("AGENTS_PREFIX", "agents/"),
-            s3=s3,
-            settings=Settings.from_env(self.env),
-        )
-        if not report.ok:
-            raise RuntimeError("definitions/ has lint errors; run `agw agents lint definitions/`")
 
     @staticmethod
     def _quiet_logs() -> None:

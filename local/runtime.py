@@ -10,7 +10,7 @@ import importlib
 import os
 import sys
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, Protocol
 
@@ -57,9 +57,13 @@ def reset_project_caches() -> None:
 
 
 @contextmanager
-def patched_environ(env: Mapping[str, str]) -> Iterator[None]:
-    """Set ``env`` in ``os.environ`` for the block, then restore what was there."""
-    saved = {name: os.environ.get(name) for name in env}
+def patched_environ(env: Mapping[str, str], *, unset: Iterable[str] = ()) -> Iterator[None]:
+    """Set ``env`` (and remove ``unset``) in ``os.environ`` for the block, then restore
+    what was there; the project's per-container state is reset on the way in and out."""
+    removed = [name for name in unset if name not in env]
+    saved = {name: os.environ.get(name) for name in [*removed, *env]}
+    for name in removed:
+        os.environ.pop(name, None)
     os.environ.update(env)
     reset_project_caches()
     try:

@@ -290,7 +290,7 @@ class SqsPoller:
             record["md5OfMessageAttributes"] = message["MD5OfMessageAttributes"]
         return record
 
-    def _failed_ids(self, messages: Sequence[MessageTypeDef], response: Any) -> set[str]:
+    def failed_ids(self, messages: Sequence[MessageTypeDef], response: Any) -> set[str]:
         """Which messages failed, by Lambda's rules for a handler's response."""
         every = {m["MessageId"] for m in messages}
         if not self.report_batch_item_failures:
@@ -332,7 +332,7 @@ class SqsPoller:
                 self._count(handler_errors=1)
                 failed = every
             else:
-                failed = self._failed_ids(messages, response)
+                failed = self.failed_ids(messages, response)
         succeeded = [m for m in messages if m["MessageId"] not in failed]
         for start in range(0, len(succeeded), _MAX_RECEIVE):
             chunk = succeeded[start : start + _MAX_RECEIVE]

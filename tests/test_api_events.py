@@ -4,30 +4,22 @@
 from __future__ import annotations
 
 import json
-import re
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.plugins.api import ApiResponse, ApiStack, call_handler, seed_batch, seed_invocation
+from tests.plugins.events import EVENTS, documented_statuses
 
 pytestmark = pytest.mark.integration
 
-EVENTS = Path(__file__).resolve().parents[1] / "events"
 INVOCATION = "inv_0193a5f2c4e87b1d9e0f3a6b5c2d8e71"
 QUEUED_INVOCATION = "inv_0193a5f2c4e87b1d9e0f3a6b5c2d8e72"
 BATCH = "bat_0193a5f2d1c0e4b7a9f8e2d3c4b5a697"
-_ROW = re.compile(r"^\| `(?P<file>api-[\w-]+\.json)` \|.*\| (?P<status>\d{3}) \|[^|]*\|$")
 
 
 def documented() -> dict[str, int]:
-    rows: dict[str, int] = {}
-    for line in (EVENTS / "README.md").read_text().splitlines():
-        match = _ROW.match(line.strip())
-        if match:
-            rows[match["file"]] = int(match["status"])
-    return rows
+    return documented_statuses("api-")
 
 
 def load(name: str) -> dict[str, Any]:

@@ -1,14 +1,16 @@
-"""The benchmark modules import and their pure helpers work (no timings asserted)."""
+"""Each benchmark's smallest real measurement (a few seconds each) gives rows whose numbers
+make sense, and the pure helpers work. No timing goal is asserted: the machine varies."""
 
 from __future__ import annotations
 
 import importlib
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from bench import aws_calls, cold_import, layer_size, run_all
+from bench import aws_calls, batch_concurrency, cold_import, handler_overhead, layer_size, run_all
 from bench.harness import CallCounter
 from bench.table import Row, percentile, render
 
@@ -117,9 +119,9 @@ def test_call_counter_counts_operations_and_s3_bodies() -> None:
     class Response:
         status_code = 200
 
-    counter._before_call(Model())
-    counter._before_call(Model())
-    counter._after_get_object(Response())
+    counter.record_call(Model())
+    counter.record_call(Model())
+    counter.record_get_object(Response())
     assert counter.calls == ["dynamodb.PutItem", "dynamodb.PutItem"]
     assert counter.s3_body_downloads == 1
     assert counter.summary() == "dynamodb.PutItem x2"
@@ -143,3 +145,90 @@ def test_run_all_report_names_the_machine_and_misses() -> None:
     assert "Machine:" in text
     assert "Python" in text
     assert "Goals met: 1 of 2; missed: bad" in text
+
+
+def _numbers(text: str) -> list[float]:
+    return [float(n) for n in re.findall(r"\d+(?:\.\d+)?", text)]
+
+
+@pytest.mark.slow
+def test_cold_import_measures_fresh_interpreters() -> None:
+    stdlib = {"json": "import json", "email": "import email.message"}
+    result = cold_import.run(samples=1, targets=stdlib)
+    assert result.compiled_modules > 0
+    for mode in cold_import.MODES:
+        for target in stdlib:
+            assert result.median_s(mode, target) > 0
+            assert result.modules(mode, target) > 0
+        # email imports more than json does, in the same interpreter setup
+        assert result.modules(mode, "email") > result.modules(mode, "json")
+    medians = [r for r in cold_import.rows(result) if r.metric.endswith("median")]
+    assert len(medians) == len(stdlib) * len(cold_import.MODES)
+    for row in medians:
+        milliseconds, modules = _numbers(row.value)[:2]
+        assert milliseconds >= 0
+        assert modules > 0
+
+
+@pytest.mark.slow
+@pytest.mark.integration
+def test_aws_calls_counts_the_calls_of_every_step() -> None:
+    steps = aws_calls.run()
+    assert steps
+    by_name = {step.name: step for step in steps}
+    for step in steps:
+        assert step.count == len(step.calls) > 0, step
+        assert step.status in {200, 202, "worker: ok"}, step
+        assert 0 <= step.s3_body_downloads <= step.calls.count("s3.GetObject")
+    warm = by_name["sync run + Idempotency-Key (warm)"]
+    assert all(call.startswith("dynamodb.") for call in warm.calls)
+    assert by_name["GET /invocations/{id}"].calls == ["dynamodb.GetItem"]
+    rows = aws_calls.rows(steps)
+    assert len(rows) == len(steps)
+    for row, step in zip(rows, steps, strict=True):
+        assert _numbers(row.value)[0] == step.count
+    assert [r.met for r in rows if r.goal] == [warm.count <= aws_calls.MAX_SYNC_CALLS]
+
+
+@pytest.mark.slow
+@pytest.mark.integration
+def test_handler_overhead_measures_positive_cpu_per_request() -> None:
+    result = handler_overhead.run(requests=3, profile_requests=2, top=2)
+    assert [len(s.total_ms) for s in result.series] == [3] * len(result.series)
+    for series in result.series:
+        for total, moto in zip(series.total_ms, series.moto_ms, strict=True):
+            assert 0 <= moto <= total
+            assert total > 0
+        assert all(ms >= 0 for ms in series.own_ms)
+    assert result.top_functions
+    assert all(seconds >= 0 for _, seconds in result.by_package)
+    rows = handler_overhead.rows(result)
+    assert rows
+    assert all(_numbers(row.value) for row in rows)
+
+
+@pytest.mark.slow
+@pytest.mark.integration
+def test_batch_concurrency_runs_a_batch_in_parallel() -> None:
+    latency = 0.3
+    [measurement] = batch_concurrency.run(latencies=(latency,), repeats=1)
+    assert measurement.failures == 0
+    assert measurement.model_calls == batch_concurrency.BATCH
+    sequential = batch_concurrency.BATCH * latency
+    assert latency <= measurement.wall < sequential  # at least two records overlapped
+    assert 0 < measurement.ratio < 1
+    [row] = batch_concurrency.rows([measurement])
+    assert _numbers(row.value)[0] == pytest.approx(measurement.ratio, abs=1e-3)
+
+
+def test_layer_rows_report_the_measured_layer(tmp_path: Path) -> None:
+    layer = tmp_path / "layer"
+    (layer / "python" / "pkg").mkdir(parents=True)
+    (layer / "python" / "pkg" / "a.py").write_text("x = 1\n" * 1000)
+    (layer / "python" / "pkg" / "a.cpython-313.pyc").write_bytes(b"\0" * 500)
+    report = layer_size.measure(layer)
+    assert 0 < report.zipped_bytes < report.unzipped_bytes
+    size, bytecode = layer_size.rows(report)[0], layer_size.rows(report)[2]
+    assert size.met is True
+    assert bytecode.met is True
+    assert _numbers(bytecode.value)[:2] == [1, 1]

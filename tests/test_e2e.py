@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import subprocess
 import sys
 import time
@@ -23,6 +22,7 @@ import pytest
 from local.fake_anthropic import OFFLINE_BANNER
 from local.invoke import OFFLINE_API_KEY
 from tests.plugins.dev_stack import AGW, KEY_A, KEY_B, REPO, RunningDevStack, child_environment
+from tests.plugins.events import EVENTS, documented_statuses
 
 pytestmark = pytest.mark.integration
 
@@ -232,20 +232,6 @@ def test_a_permanent_model_failure_is_recorded_and_dead_lettered_once(
     assert messages[0]["kind"] == "invocation"
     assert messages[0]["error_type"] == "model-error"
     assert messages[0]["tenant"] == dev_stack.tenant(KEY_A)
-
-
-EVENTS = Path(__file__).resolve().parents[1] / "events"
-_ROW = re.compile(r"^\| `(?P<file>[\w-]+\.json)` \|.*\| (?P<status>\d{3}) \|[^|]*\|$")
-
-
-def documented_statuses() -> dict[str, int]:
-    """``events/README.md``: file -> the HTTP status its table documents."""
-    rows: dict[str, int] = {}
-    for line in (EVENTS / "README.md").read_text().splitlines():
-        match = _ROW.match(line.strip())
-        if match:
-            rows[match["file"]] = int(match["status"])
-    return rows
 
 
 def test_the_local_invoke_stand_in_runs_every_event_file(

@@ -214,9 +214,9 @@ def test_dlq_after_max_receive_count(
 def test_invalid_item_identifier_fails_everything(fast_template: Template) -> None:
     poller = SqsPoller.from_template(fast_template, handler=recorder([]))
     messages: list[Any] = [{"MessageId": "m1"}, {"MessageId": "m2"}]
-    assert poller._failed_ids(messages, {"batchItemFailures": [{"itemIdentifier": "m2"}]}) == {"m2"}
-    assert poller._failed_ids(messages, {"batchItemFailures": []}) == set()
-    assert poller._failed_ids(messages, None) == set()
+    assert poller.failed_ids(messages, {"batchItemFailures": [{"itemIdentifier": "m2"}]}) == {"m2"}
+    assert poller.failed_ids(messages, {"batchItemFailures": []}) == set()
+    assert poller.failed_ids(messages, None) == set()
     bad_reports: list[list[Any]] = [
         [{"itemIdentifier": ""}],
         [{"itemIdentifier": "other"}],
@@ -224,7 +224,7 @@ def test_invalid_item_identifier_fails_everything(fast_template: Template) -> No
         ["m1"],
     ]
     for bad in bad_reports:
-        assert poller._failed_ids(messages, {"batchItemFailures": bad}) == {"m1", "m2"}
+        assert poller.failed_ids(messages, {"batchItemFailures": bad}) == {"m1", "m2"}
     no_reporting = SqsPoller(
         fast_template.function("WorkerFunction"),
         queue_url="u",
@@ -234,7 +234,7 @@ def test_invalid_item_identifier_fails_everything(fast_template: Template) -> No
     )
     # without ReportBatchItemFailures a returned list means nothing: all succeeded
     assert (
-        no_reporting._failed_ids(messages, {"batchItemFailures": [{"itemIdentifier": "m1"}]})
+        no_reporting.failed_ids(messages, {"batchItemFailures": [{"itemIdentifier": "m1"}]})
         == set()
     )
 

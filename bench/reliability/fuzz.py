@@ -17,7 +17,7 @@ import time
 from collections import Counter
 from typing import Any
 
-from bench.reliability.api_scenarios import is_problem
+from bench.reliability.api_answers import is_problem
 from bench.reliability.harness import AGENT, ANTHROPIC_CANARY, KEY_A, KEY_B, REPO, Harness
 from bench.reliability.outcome import Outcome
 

@@ -19,7 +19,6 @@ started (also as a context manager).
 from __future__ import annotations
 
 import json
-import os
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -383,18 +382,10 @@ class Harness:
     @contextmanager
     def environment_overrides(self, env: Mapping[str, str]) -> Iterator[None]:
         """Set function environment variables for a block (as a redeploy would), then restore."""
-        saved = {name: os.environ.get(name) for name in env}
-        os.environ.update(env)
-        reset_singletons()
-        try:
+        from local.runtime import patched_environ
+
+        with patched_environ(env):
             yield
-        finally:
-            for name, value in saved.items():
-                if value is None:
-                    os.environ.pop(name, None)
-                else:
-                    os.environ[name] = value
-            reset_singletons()
 
 
 def dumps(value: Any) -> str:

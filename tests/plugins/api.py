@@ -20,28 +20,15 @@ from urllib.parse import urlencode
 import pytest
 
 from agents import aws, container
+from local.aws_resources import create_table
 from local.lambda_context import LambdaContext
+from local.template import TableSpec
 from tests.plugins.model import FakeModel
 from tests.plugins.stack import InvocationStack
 
 TENANT_A = "k7r2m9x4qa"
 TENANT_B = "p3n8w1z6tb"
 IDEMPOTENCY_TABLE = "agw-idempotency"
-
-
-def create_idempotency_table(name: str) -> None:
-    """The ``IdempotencyTable`` layout of template.yaml (Powertools' defaults)."""
-    dynamodb = aws.client("dynamodb")
-    dynamodb.create_table(
-        TableName=name,
-        BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-    )
-    dynamodb.update_time_to_live(
-        TableName=name,
-        TimeToLiveSpecification={"Enabled": True, "AttributeName": "expiration"},
-    )
 
 
 def reset_api_state() -> None:
@@ -62,9 +49,11 @@ def api_stack(
     invocation_tables: InvocationStack,
     agents_bucket: str,
     fake_model: FakeModel,
+    template_tables: dict[str, TableSpec],
     monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[ApiStack]:
-    create_idempotency_table(IDEMPOTENCY_TABLE)
+    table = template_tables["IdempotencyTable"]
+    create_table(aws.client("dynamodb"), table, table_name=IDEMPOTENCY_TABLE)
     monkeypatch.setenv("IDEMPOTENCY_TABLE", IDEMPOTENCY_TABLE)
     reset_api_state()
     try:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import urllib.request
 from collections.abc import Iterator
 
@@ -10,6 +9,7 @@ import pytest
 from moto.server import ThreadedMotoServer
 
 from agents import container
+from local.runtime import patched_environ
 
 _FAKE_AWS_ENV = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -27,20 +27,11 @@ def moto_server() -> Iterator[str]:
     server.start()
     host, port = server.get_host_and_port()
     endpoint = f"http://{host}:{port}"
-    saved = {k: os.environ.get(k) for k in [*_FAKE_AWS_ENV, "AWS_ENDPOINT_URL"]}
-    os.environ.update(_FAKE_AWS_ENV)
-    os.environ["AWS_ENDPOINT_URL"] = endpoint
-    container.reset()
-    try:
-        yield endpoint
-    finally:
-        server.stop()
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-        container.reset()
+    with patched_environ({**_FAKE_AWS_ENV, "AWS_ENDPOINT_URL": endpoint}):
+        try:
+            yield endpoint
+        finally:
+            server.stop()
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from local.aws_stack import StackDescription, create_resources
-from local.template import Template
+from local.template import TableSpec, Template
 
 REPO = Path(__file__).resolve().parents[2]
 PROJECT_TEMPLATE = REPO / "template.yaml"
@@ -30,3 +30,9 @@ def project_template(aws_endpoint: str) -> Template:
 def local_stack(project_template: Template) -> StackDescription:
     """Everything template.yaml declares, created on the test moto server."""
     return create_resources(project_template)
+
+
+@pytest.fixture(scope="session")
+def template_tables() -> dict[str, TableSpec]:
+    """template.yaml's tables by logical id (fixtures create them with ``create_table``)."""
+    return {table.logical_id: table for table in Template.load(PROJECT_TEMPLATE).tables()}

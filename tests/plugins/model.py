@@ -10,15 +10,14 @@ cache over its HTTP control API, points the SDK at it (``ANTHROPIC_BASE_URL``,
 from __future__ import annotations
 
 import json
-import os
 import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from agents import container
 from local.fake_anthropic import FakeAnthropicServer
+from local.runtime import patched_environ
 
 FAKE_API_KEY = "sk-ant-test-FAKEKEY-0123456789"
 _ENV = (
@@ -80,19 +79,9 @@ def fake_model(fake_model_server: FakeAnthropicServer) -> Iterator[FakeModel]:
 
     handle = FakeModel(fake_model_server.url)
     handle.reset()
-    saved = {name: os.environ.get(name) for name in _ENV}
-    for name in _ENV:
-        os.environ.pop(name, None)
-    os.environ["ANTHROPIC_BASE_URL"] = handle.url
-    os.environ["ANTHROPIC_API_KEY"] = FAKE_API_KEY
-    container.reset()
-    try:
-        yield handle
-    finally:
-        handle.reset()
-        container.reset()
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+    env = {"ANTHROPIC_BASE_URL": handle.url, "ANTHROPIC_API_KEY": FAKE_API_KEY}
+    with patched_environ(env, unset=_ENV):
+        try:
+            yield handle
+        finally:
+            handle.reset()

@@ -1,10 +1,9 @@
-"""The invocation store's AWS resources in moto: table (exact template layout), bucket, DLQ.
+"""The invocation store's AWS resources in moto: table (from template.yaml), bucket, DLQ.
 
 ``invocation_tables`` creates them in the clean per-test account (``aws_endpoint``),
 points the settings at them (env vars, as ``template.yaml`` does) and resets the
-store singleton. A later change may build these from ``template.yaml`` instead; the
-layout here mirrors it: PK ``id``; GSIs ``by-tenant`` (tenant, created_at) and
-``by-batch`` (batch_id, created_at), both projecting ALL; TTL on ``expires_at``.
+store singleton. The table is ``template.yaml``'s ``InvocationsTable`` (keys, GSIs, TTL),
+created by :func:`local.aws_resources.create_table`.
 """
 
 from __future__ import annotations
@@ -16,10 +15,11 @@ from typing import TYPE_CHECKING
 import pytest
 
 from agents import aws, container
+from local.aws_resources import create_table
 from local.moto_patches import make_dynamodb_linearizable, restore_dynamodb
 
 if TYPE_CHECKING:
-    from mypy_boto3_dynamodb import DynamoDBClient
+    from local.template import TableSpec
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -41,50 +41,13 @@ class InvocationStack:
     queue_url: str
 
 
-def create_invocations_table(dynamodb: DynamoDBClient, name: str) -> None:
-    """The ``InvocationsTable`` layout of template.yaml."""
-    dynamodb.create_table(
-        TableName=name,
-        BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[
-            {"AttributeName": "id", "AttributeType": "S"},
-            {"AttributeName": "tenant", "AttributeType": "S"},
-            {"AttributeName": "batch_id", "AttributeType": "S"},
-            {"AttributeName": "created_at", "AttributeType": "S"},
-        ],
-        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-        GlobalSecondaryIndexes=[
-            {
-                "IndexName": "by-tenant",
-                "KeySchema": [
-                    {"AttributeName": "tenant", "KeyType": "HASH"},
-                    {"AttributeName": "created_at", "KeyType": "RANGE"},
-                ],
-                "Projection": {"ProjectionType": "ALL"},
-            },
-            {
-                "IndexName": "by-batch",
-                "KeySchema": [
-                    {"AttributeName": "batch_id", "KeyType": "HASH"},
-                    {"AttributeName": "created_at", "KeyType": "RANGE"},
-                ],
-                "Projection": {"ProjectionType": "ALL"},
-            },
-        ],
-    )
-    dynamodb.update_time_to_live(
-        TableName=name,
-        TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires_at"},
-    )
-
-
 @pytest.fixture
 def invocation_tables(
-    aws_endpoint: str, monkeypatch: pytest.MonkeyPatch
+    aws_endpoint: str, template_tables: dict[str, TableSpec], monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[InvocationStack]:
 
     table, bucket = "agw-invocations", "agw-test-bucket"
-    create_invocations_table(aws.client("dynamodb"), table)
+    create_table(aws.client("dynamodb"), template_tables["InvocationsTable"], table_name=table)
     s3 = aws.client("s3")
     if not any(b["Name"] == bucket for b in s3.list_buckets().get("Buckets", [])):
         s3.create_bucket(Bucket=bucket)

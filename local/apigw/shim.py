@@ -1,52 +1,34 @@
 """HTTP -> API Gateway REST API (proxy integration, payload v1) -> the API handler.
 
-:class:`ApiGatewayShim` listens on loopback and, for each request:
-
-1. matches it against the ``Api`` events of the template's functions (most
-   specific route first; no match -> 403 ``Missing Authentication Token``,
-   as API Gateway answers for unknown resources/methods, and for every method
-   outside :data:`API_GATEWAY_METHODS`: TRACE, CONNECT, ``get``, ``FOO``);
-2. checks the API key when the route requires one (``Auth.ApiKeyRequired``):
-   a missing or unknown ``x-api-key`` -> 403 ``{"message": "Forbidden"}``;
-3. rejects bodies over 10 MB with 413, like API Gateway's payload limit;
-4. builds the proxy event (``resource``, ``path``, ``httpMethod``, ``headers``,
-   ``multiValueHeaders``, query strings, ``pathParameters``,
-   ``stageVariables``, ``requestContext`` with ``requestId``, ``stage``,
-   ``identity.apiKeyId``/``sourceIp``, ``body``/``isBase64Encoded``);
-5. calls the handler in-process with a Lambda-like context (deadline = the
-   function's template ``Timeout``) and waits at most the integration timeout
-   (29 s, or the event's ``TimeoutInMillis``): past it -> 504; a handler that
-   raises or returns no valid proxy response -> 502, as API Gateway does;
-6. writes the proxy response back.
-
-Errors of the HTTP layer itself (a malformed request line, a URI or headers
-too long) are the template's ``DEFAULT_4XX`` gateway response too: problem+json,
-never ``http.server``'s HTML page (decision 12.23).
-
-Requests are served on threads (``ThreadingHTTPServer``). Real API Gateway
-would fan out to separate Lambda containers; here the handler module and its
-per-container caches are shared by concurrent requests in one process.
+:class:`ApiGatewayShim` matches routes (unknown or unsupported methods: 403 ``Missing
+Authentication Token``), checks ``x-api-key``, limits payloads to 10 MB, builds the proxy
+event, calls the handler in-process within the integration timeout (504 past it, 502 for
+a bad answer) and answers HTTP-layer errors as the template's gateway responses.
+docs/local.md ("API Gateway") is the full list.
 """
 
 from __future__ import annotations
 
-import base64
 import errno
-import fnmatch
-import hashlib
 import json
 import logging
-import re
 import threading
-import time
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import unquote, urlsplit
 
-from local.aws_stack import PortInUseError
+from local.apigw.gateway_rules import (
+    API_GATEWAY_METHODS,
+    CONTEXT_VARIABLE,
+    GATEWAY_ERRORS,
+    api_key_id,
+)
+from local.apigw.http_server import ProxyRequestHandler, ShimHttpServer, proxy_response
+from local.apigw.proxy_event import ApiStage, ProxyRequest, build_proxy_event
 from local.lambda_context import context_for
+from local.ports import PortInUseError
 from local.runtime import Handler, load_handler, serve_in_thread, stop_serving
 from local.template import ApiRoute, FunctionSpec, GatewayResponse, Template
 
@@ -54,43 +36,15 @@ __all__ = [
     "DEFAULT_API_PORT",
     "MAX_PAYLOAD_BYTES",
     "ApiGatewayShim",
-    "api_key_id",
 ]
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("local.apigw")
 
 #: ``agw dev``'s default API port (the same as ``sam local start-api``).
 DEFAULT_API_PORT = 3000
 #: API Gateway's request payload limit.
 MAX_PAYLOAD_BYTES = 10 * 1024 * 1024
 _STOP_TIMEOUT_S = 10.0
-
-
-def api_key_id(key: str) -> str:
-    """A stable, API-Gateway-looking id (10 lowercase alphanumerics) for a key value."""
-    digest = hashlib.sha256(key.encode()).digest()
-    return base64.b32encode(digest).decode().lower()[:10]
-
-
-#: The methods API Gateway REST APIs support (``ANY`` is these seven). Any other
-#: token, TRACE and CONNECT included, is an unsupported method: 403
-#: ``MISSING_AUTHENTICATION_TOKEN`` (decision 12.22). Methods are case-sensitive.
-API_GATEWAY_METHODS = frozenset({"DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"})
-
-#: Gateway response type -> (default status, default message, x-amzn-ErrorType).
-GATEWAY_ERRORS: dict[str, tuple[int, str, str]] = {
-    "MISSING_AUTHENTICATION_TOKEN": (
-        403,
-        "Missing Authentication Token",
-        "MissingAuthenticationTokenException",
-    ),
-    "INVALID_API_KEY": (403, "Forbidden", "ForbiddenException"),
-    "ACCESS_DENIED": (403, "Forbidden", "AccessDeniedException"),
-    "REQUEST_TOO_LARGE": (413, "Request Too Long", "RequestTooLongException"),
-    "INTEGRATION_TIMEOUT": (504, "Endpoint request timed out", "InternalServerErrorException"),
-    "INTEGRATION_FAILURE": (502, "Internal server error", "InternalServerErrorException"),
-}
-_CONTEXT_VAR = re.compile(r"\$context\.([A-Za-z][A-Za-z.]*[A-Za-z])")
 
 
 class ApiGatewayShim:
@@ -190,11 +144,11 @@ class ApiGatewayShim:
             return self.url
         shim = self
 
-        class RequestHandler(_ProxyRequestHandler):
+        class RequestHandler(ProxyRequestHandler):
             owner = shim
 
         try:
-            server = _ShimServer((self.host, self.port), RequestHandler)
+            server = ShimHttpServer((self.host, self.port), RequestHandler)
         except OSError as exc:
             if exc.errno == errno.EADDRINUSE:
                 raise PortInUseError("the API", self.host, self.port, "--port") from None
@@ -235,12 +189,6 @@ class ApiGatewayShim:
                 return route, {k: unquote(v) for k, v in params.items()}
         return None
 
-    def _is_binary(self, content_type: str) -> bool:
-        media = content_type.split(";", 1)[0].strip().lower()
-        return bool(media) and any(
-            fnmatch.fnmatchcase(media, pattern.lower()) for pattern in self.binary_media_types
-        )
-
     def build_event(
         self,
         *,
@@ -255,87 +203,28 @@ class ApiGatewayShim:
         request_id: str,
     ) -> dict[str, Any]:
         """The API Gateway REST proxy event (payload format 1.0) for one request."""
-        split = urlsplit(target)
-        path = unquote(split.path) or "/"
-        single: dict[str, str] = {}
-        multi: dict[str, list[str]] = {}
-        for name, value in headers:
-            single[name] = value
-            multi.setdefault(name, []).append(value)
-        forwarded = {
-            "X-Forwarded-For": source_ip,
-            "X-Forwarded-Port": str(self.port_number),
-            "X-Forwarded-Proto": "http",
-        }
-        for name, value in forwarded.items():
-            if not any(h.lower() == name.lower() for h in single):
-                single[name] = value
-                multi[name] = [value]
-        query = parse_qsl(split.query, keep_blank_values=True)
-        query_single: dict[str, str] = {}
-        query_multi: dict[str, list[str]] = {}
-        for name, value in query:
-            query_single[name] = value
-            query_multi.setdefault(name, []).append(value)
-        content_type = next((v for k, v in headers if k.lower() == "content-type"), "")
-        if not body:
-            body_text: str | None = None
-            is_base64 = False
-        elif self._is_binary(content_type):
-            body_text, is_base64 = base64.b64encode(body).decode(), True
-        else:
-            try:
-                body_text, is_base64 = body.decode("utf-8"), False
-            except UnicodeDecodeError:
-                body_text, is_base64 = base64.b64encode(body).decode(), True
-        now = time.time()
-        user_agent = next((v for k, v in headers if k.lower() == "user-agent"), None)
-        identity: dict[str, Any] = {
-            "accessKey": None,
-            "accountId": None,
-            "apiKey": api_key,
-            "apiKeyId": self.api_keys.get(api_key) if api_key is not None else None,
-            "caller": None,
-            "cognitoAuthenticationProvider": None,
-            "cognitoAuthenticationType": None,
-            "cognitoIdentityId": None,
-            "cognitoIdentityPoolId": None,
-            "principalOrgId": None,
-            "sourceIp": source_ip,
-            "user": None,
-            "userAgent": user_agent,
-            "userArn": None,
-        }
-        return {
-            "resource": route.path,
-            "path": path,
-            "httpMethod": method,
-            "headers": single or None,
-            "multiValueHeaders": multi or None,
-            "queryStringParameters": query_single or None,
-            "multiValueQueryStringParameters": query_multi or None,
-            "pathParameters": dict(path_parameters) or None,
-            "stageVariables": None,
-            "requestContext": {
-                "accountId": self.account_id,
-                "apiId": self.api_id,
-                "domainName": f"{self.host}:{self.port_number}",
-                "domainPrefix": self.host,
-                "extendedRequestId": request_id,
-                "httpMethod": method,
-                "identity": identity,
-                "path": f"/{self.stage}{path}",
-                "protocol": "HTTP/1.1",
-                "requestId": request_id,
-                "requestTime": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
-                "requestTimeEpoch": int(now * 1000),
-                "resourceId": hashlib.sha256(route.path.encode()).hexdigest()[:6],
-                "resourcePath": route.path,
-                "stage": self.stage,
-            },
-            "body": body_text,
-            "isBase64Encoded": is_base64,
-        }
+        return build_proxy_event(
+            ProxyRequest(
+                method=method,
+                target=target,
+                headers=headers,
+                body=body,
+                source_ip=source_ip,
+                route=route,
+                path_parameters=path_parameters,
+                api_key=api_key,
+                api_key_id=self.api_keys.get(api_key) if api_key is not None else None,
+                request_id=request_id,
+            ),
+            ApiStage(
+                stage=self.stage,
+                api_id=self.api_id,
+                account_id=self.account_id,
+                host=self.host,
+                port=self.port_number,
+                binary_media_types=tuple(self.binary_media_types),
+            ),
+        )
 
     def gateway_error(
         self, kind: str, request_id: str, message: str | None = None
@@ -372,7 +261,7 @@ class ApiGatewayShim:
                     "error.messageString": json.dumps(text),
                     "error.responseType": kind,
                 }
-                body = _CONTEXT_VAR.sub(lambda m: values.get(m.group(1), ""), template)
+                body = CONTEXT_VARIABLE.sub(lambda m: values.get(m.group(1), ""), template)
         return headers, body
 
     def protocol_error(self, status: int, message: str) -> tuple[int, list[tuple[str, str]], bytes]:
@@ -459,7 +348,7 @@ class ApiGatewayShim:
         try:
             if kind == "error":
                 raise ValueError(f"the handler raised {type(outcome).__name__}")
-            return _proxy_response(outcome)
+            return proxy_response(outcome)
         except (TypeError, ValueError, KeyError) as exc:
             log.error("Lambda proxy error from %s: %s", route.function_logical_id, exc)
             return self.gateway_error("INTEGRATION_FAILURE", request_id)
@@ -495,121 +384,3 @@ class ApiGatewayShim:
         if "error" in result:
             return "error", result["error"]
         return "ok", result.get("value")
-
-
-def _proxy_response(outcome: Any) -> tuple[int, list[tuple[str, str]], bytes]:
-    if not isinstance(outcome, dict):
-        raise ValueError(f"the handler returned {type(outcome).__name__}, not a proxy response")
-    status = outcome.get("statusCode")
-    if isinstance(status, str) and status.isdigit():
-        status = int(status)
-    if not isinstance(status, int) or not 100 <= status <= 599:
-        raise ValueError(f"statusCode {status!r} is not an HTTP status")
-    headers: list[tuple[str, str]] = []
-    multi = outcome.get("multiValueHeaders") or {}
-    for name, values in multi.items():
-        headers.extend((str(name), str(v)) for v in values)
-    for name, value in (outcome.get("headers") or {}).items():
-        if name not in multi:
-            headers.append((str(name), str(value)))
-    body = outcome.get("body")
-    if body is None:
-        payload = b""
-    elif not isinstance(body, str):
-        raise ValueError("body must be a string")
-    elif outcome.get("isBase64Encoded"):
-        payload = base64.b64decode(body)
-    else:
-        payload = body.encode("utf-8")
-    return status, headers, payload
-
-
-class _ShimServer(ThreadingHTTPServer):
-    #: listen() backlog: socketserver's default of 5 resets connections when dozens of
-    #: clients connect at once (the reliability suite's 50 concurrent requests).
-    request_queue_size = 128
-
-
-class _ProxyRequestHandler(BaseHTTPRequestHandler):
-    owner: ApiGatewayShim
-    protocol_version = "HTTP/1.1"
-    server_version = "agw-local-apigw"
-
-    def log_message(self, format: str, *args: Any) -> None:
-        log.debug("%s %s", self.address_string(), format % args)
-
-    def _read_body(self) -> bytes | None:
-        """The request body; ``None`` when it exceeds the payload limit."""
-        limit = self.owner.max_payload_bytes
-        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-            chunks: list[bytes] = []
-            total = 0
-            while True:
-                size = int(self.rfile.readline().split(b";", 1)[0].strip() or b"0", 16)
-                if size == 0:
-                    while self.rfile.readline() not in {b"\r\n", b"\n", b""}:
-                        pass
-                    break
-                total += size
-                if total > limit:
-                    return None
-                chunks.append(self.rfile.read(size))
-                self.rfile.readline()
-            return b"".join(chunks)
-        length = int(self.headers.get("Content-Length") or 0)
-        if length > limit:
-            return None
-        return self.rfile.read(length) if length > 0 else b""
-
-    def _serve(self) -> None:
-        body = self._read_body()
-        if body is None:
-            self.close_connection = True  # the unread rest of the body
-        status, headers, payload = self.owner.handle(
-            method=self.command,
-            target=self.path,
-            headers=list(self.headers.items()),
-            body=body,
-            source_ip=self.client_address[0],
-        )
-        self.send_response(status)
-        for name, value in headers:
-            if name.lower() not in {"content-length", "connection", "transfer-encoding"}:
-                self.send_header(name, value)
-        self.send_header("Content-Length", str(len(payload)))
-        if self.close_connection:
-            self.send_header("Connection", "close")
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(payload)
-
-    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = _serve
-
-    def __getattr__(self, name: str) -> Any:
-        # http.server looks up ``do_<METHOD>`` and answers 501 + HTML when it is missing:
-        # every other method (TRACE, CONNECT, ``get``, ``FOO``) goes through the shim too,
-        # which answers it as API Gateway does (403 MISSING_AUTHENTICATION_TOKEN).
-        if name.startswith("do_"):
-            return self._serve
-        raise AttributeError(name)
-
-    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
-        """http.server's own errors (400 bad request line, 414, 431, ...) as problem+json."""
-        try:
-            phrase = message or self.responses.get(code, ("Error",))[0]
-        except (KeyError, IndexError):
-            phrase = "Error"
-        status, headers, payload = self.owner.protocol_error(code, phrase)
-        self.log_error("code %d, message %s", code, phrase)
-        self.close_connection = True
-        # a request line that did not parse leaves HTTP/0.9, which would drop the status
-        # line and headers: answer as HTTP/1.1 (API Gateway has no HTTP/0.9 either)
-        self.request_version = self.protocol_version
-        self.send_response(status, phrase)
-        for name, value in headers:
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(payload)))
-        self.send_header("Connection", "close")
-        self.end_headers()
-        if getattr(self, "command", None) != "HEAD" and status >= 200:
-            self.wfile.write(payload)

@@ -1,0 +1,37 @@
+"""What API Gateway decides itself: the methods it supports, its own error answers, key ids."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+
+__all__ = ["API_GATEWAY_METHODS", "CONTEXT_VARIABLE", "GATEWAY_ERRORS", "api_key_id"]
+
+
+def api_key_id(key: str) -> str:
+    """A stable, API-Gateway-looking id (10 lowercase alphanumerics) for a key value."""
+    digest = hashlib.sha256(key.encode()).digest()
+    return base64.b32encode(digest).decode().lower()[:10]
+
+
+#: The methods API Gateway REST APIs support (``ANY`` is these seven). Any other
+#: token, TRACE and CONNECT included, is an unsupported method: 403
+#: ``MISSING_AUTHENTICATION_TOKEN`` (decision 12.22). Methods are case-sensitive.
+API_GATEWAY_METHODS = frozenset({"DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"})
+
+#: Gateway response type -> (default status, default message, x-amzn-ErrorType).
+GATEWAY_ERRORS: dict[str, tuple[int, str, str]] = {
+    "MISSING_AUTHENTICATION_TOKEN": (
+        403,
+        "Missing Authentication Token",
+        "MissingAuthenticationTokenException",
+    ),
+    "INVALID_API_KEY": (403, "Forbidden", "ForbiddenException"),
+    "ACCESS_DENIED": (403, "Forbidden", "AccessDeniedException"),
+    "REQUEST_TOO_LARGE": (413, "Request Too Long", "RequestTooLongException"),
+    "INTEGRATION_TIMEOUT": (504, "Endpoint request timed out", "InternalServerErrorException"),
+    "INTEGRATION_FAILURE": (502, "Internal server error", "InternalServerErrorException"),
+}
+#: ``$context.<name>`` in a gateway response template.
+CONTEXT_VARIABLE = re.compile(r"\$context\.([A-Za-z][A-Za-z.]*[A-Za-z])")

@@ -1,0 +1,100 @@
+"""What ``agw dev`` started (:class:`DevInfo`): URLs, keys, resources; its ``.agw/dev.json``."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from local.dev_file import DevFile, DevFileModel, DevFileResources
+from local.invoke import OFFLINE_API_KEY
+
+__all__ = ["DEMO_INPUT", "FLAGSHIP_AGENT", "DevInfo", "generate_api_key"]
+
+#: The agent ``agw dev`` demonstrates and its curl example invokes.
+FLAGSHIP_AGENT = "backend-engineer-python"
+DEMO_INPUT = (
+    "Add a GET /health endpoint to a FastAPI service that reports the database "
+    "connection status, with a pytest test."
+)
+
+
+def generate_api_key() -> str:
+    """A fresh local API key (the shim accepts it; it means nothing anywhere else)."""
+    return "agw-local-" + secrets.token_urlsafe(18)
+
+
+class DevInfo(BaseModel):
+    """What :meth:`DevStack.start` started: where it listens and what it created."""
+
+    model_config = ConfigDict(frozen=True)
+
+    api_url: str
+    aws_url: str
+    #: ``offline`` (the fake Messages API) or ``anthropic`` (the real API).
+    model: Literal["offline", "anthropic"]
+    #: The fake Messages API (its ``/_fake/*`` control endpoints), or ``None`` with the real API.
+    model_url: str | None
+    api_keys: list[str]
+    #: API key -> tenant (the key id API Gateway gives the function).
+    tenants: dict[str, str]
+    stack_name: str
+    region: str
+    queue_url: str
+    dlq_url: str
+    agents_bucket: str
+    agents_prefix: str
+    #: Agent names pushed from the definitions folder.
+    agents: list[str]
+    #: The environment both functions run with (``ANTHROPIC_API_KEY`` left out).
+    environment: dict[str, str]
+    #: Variables the two functions set differently (the first function's value is used).
+    environment_conflicts: list[str]
+    worker: bool
+    started_in_s: float
+
+    def dev_file(self, *, pid: int, project_root: Path, started_at: str) -> DevFile:
+        """What ``agw dev`` writes to ``.agw/dev.json`` (no real Anthropic key in it)."""
+        env = self.environment
+        offline = self.model == "offline"
+        return DevFile(
+            pid=pid,
+            started_at=started_at,
+            project_root=str(project_root),
+            stack_name=self.stack_name,
+            region=self.region,
+            api_url=self.api_url,
+            aws_url=self.aws_url,
+            model=DevFileModel(
+                kind=self.model,
+                base_url=self.model_url if offline else os.environ.get("ANTHROPIC_BASE_URL"),
+                key_source="offline-placeholder" if offline else "environment",
+                offline_api_key=OFFLINE_API_KEY if offline else None,
+            ),
+            resources=DevFileResources(
+                invocations_table=env.get("INVOCATIONS_TABLE", ""),
+                idempotency_table=env.get("IDEMPOTENCY_TABLE", ""),
+                queue_url=self.queue_url,
+                dlq_url=self.dlq_url,
+                agents_bucket=self.agents_bucket,
+                agents_prefix=self.agents_prefix,
+                payload_bucket=env.get("PAYLOAD_BUCKET", ""),
+                payload_prefix=env.get("PAYLOAD_PREFIX", "payloads/"),
+            ),
+            tenants=dict(self.tenants),
+            environment=dict(self.environment),
+        )
+
+    def curl_invoke(self, agent: str = FLAGSHIP_AGENT, text: str | None = None) -> str:
+        """A ready-to-paste curl for a synchronous invocation of ``agent``."""
+        body = json.dumps({"input": text or DEMO_INPUT})
+        quoted = "'" + body.replace("'", "'\\''") + "'"
+        return (
+            f"curl -sS {self.api_url}/agents/{agent}/invocations \\\n"
+            f"  -H 'x-api-key: {self.api_keys[0]}' -H 'Content-Type: application/json' \\\n"
+            f"  -d {quoted}"
+        )

@@ -87,32 +87,25 @@ def derived_invocation_id(*parts: str) -> str:
     return f"inv_{digest[:32]}"
 
 
-class InvocationRecord(BaseModel):
-    """One invocation as stored (see docs/architecture.md, "Store", for every field)."""
-
-    model_config = ConfigDict(extra="ignore", validate_assignment=False)
+class InvocationFields(BaseModel):
+    """The fields an invocation shows its caller (the record adds its bookkeeping)."""
 
     id: str
-    tenant: str
     agent: str
     #: The agent definition that ran (written at completion). Before that, when set by the
     #: creator, a pin: frontmatter ``version`` / S3 object ``version_id`` to run.
     agent_version: str | None = None
     agent_etag: str | None = None
-    agent_version_id: str | None = None
     model: str | None = None
     status: InvocationStatus = InvocationStatus.QUEUED
     mode: InvocationMode = InvocationMode.SYNC
     #: None when offloaded to S3 and not hydrated (``input_ref`` is then set).
     input: str | None = None
-    input_ref: str | None = None
     context: dict[str, Any] | None = None
-    context_ref: str | None = None
     #: The caller's workflow (``InvokeRequest.invocation_context``).
     invocation_context: str | None = None
     max_tokens: int | None = None
     output: str | None = None
-    output_ref: str | None = None
     stop_reason: str | None = None
     incomplete: bool = False
     repaired: bool = False
@@ -132,6 +125,18 @@ class InvocationRecord(BaseModel):
     updated_at: str = ""
     started_at: str | None = None
     finished_at: str | None = None
+
+
+class InvocationRecord(InvocationFields):
+    """One invocation as stored (see docs/architecture.md, "Store", for every field)."""
+
+    model_config = ConfigDict(extra="ignore", validate_assignment=False)
+
+    tenant: str
+    agent_version_id: str | None = None
+    input_ref: str | None = None
+    context_ref: str | None = None
+    output_ref: str | None = None
     lease_owner: str | None = None
     #: Epoch seconds.
     lease_expires_at: float | None = None
@@ -178,47 +183,22 @@ class InvocationRecord(BaseModel):
         ``input`` and ``context`` are omitted unless asked for. ``output`` is whatever the
         record holds: read with ``store.get(..., hydrate=True)`` to have offloaded output.
         """
-        data = self.model_dump(include=set(InvocationView.model_fields))
+        data = self.model_dump(include=set(InvocationFields.model_fields))
         if not include_input:
             data["input"] = None
             data["context"] = None
         return InvocationView.model_validate(data)
 
 
-class InvocationView(BaseModel):
+class InvocationView(InvocationFields):
     """An invocation as the API returns it."""
 
     model_config = ConfigDict(extra="forbid")
 
-    id: str
-    agent: str
-    agent_version: str | None = None
-    agent_etag: str | None = None
-    model: str | None = None
     status: InvocationStatus
     mode: InvocationMode
-    input: str | None = None
-    context: dict[str, Any] | None = None
-    invocation_context: str | None = None
-    max_tokens: int | None = None
-    output: str | None = None
-    stop_reason: str | None = None
-    incomplete: bool = False
-    repaired: bool = False
-    contract: ContractResult | None = None
-    usage: Usage = Field(default_factory=Usage)
-    cost_usd: float = 0.0
-    attempts: int = 0
-    timings: Timings | None = None
-    error: ErrorInfo | None = None
-    last_error: ErrorInfo | None = None
-    idempotency_key: str | None = None
-    batch_id: str | None = None
-    metadata: dict[str, str] = Field(default_factory=dict)
     created_at: str
     updated_at: str
-    started_at: str | None = None
-    finished_at: str | None = None
 
 
 class BatchRecord(BaseModel):

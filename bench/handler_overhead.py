@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.harness import ApiCaller, reset_singletons
+from bench.harness import ApiCaller, quiet_project_logs, reset_singletons
 from bench.table import Row, median, percentile, render
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -197,13 +197,11 @@ def in_process_stack(model_url: str) -> Iterator[ApiCaller]:
         _create_resources(template)
         _push_definitions(env)
         reset_singletons()
-        from agents.observability import logger
-
-        logger.setLevel("WARNING")
-        try:
-            yield ApiCaller(template)
-        finally:
-            reset_singletons()
+        with quiet_project_logs():
+            try:
+                yield ApiCaller(template)
+            finally:
+                reset_singletons()
 
 
 # --- measuring --------------------------------------------------------------------------

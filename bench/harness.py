@@ -19,7 +19,7 @@ import json
 import uuid
 from collections import Counter
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -31,12 +31,32 @@ if TYPE_CHECKING:
     from local.stack import LocalStack as LocalStackBuilder
     from local.template import FunctionSpec, Template
 
-__all__ = ["ApiAnswer", "ApiCaller", "CallCounter", "LocalStack", "reset_singletons"]
+__all__ = [
+    "ApiAnswer",
+    "ApiCaller",
+    "CallCounter",
+    "LocalStack",
+    "quiet_project_logs",
+    "reset_singletons",
+]
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFINITIONS = ROOT / "definitions"
 BENCH_API_KEY = "agw-bench-api-key-0000000000000000"
 BENCH_TENANT = "bench-tenant"
+
+
+@contextmanager
+def quiet_project_logs() -> Iterator[None]:
+    """The project's logger at WARNING for the block (its level restored after)."""
+    from agents.observability import logger
+
+    level = logger.log_level
+    logger.setLevel("WARNING")
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 def reset_singletons() -> None:
@@ -181,6 +201,7 @@ class LocalStack:
         self.caller: ApiCaller | None = None
         self.poller: SqsPoller | None = None
         self.env: dict[str, str] = {}
+        self._quiet: ExitStack | None = None
 
     def __enter__(self) -> LocalStack:
         from local.sqs_poller import SqsPoller
@@ -199,22 +220,19 @@ class LocalStack:
             self.caller = ApiCaller(self.template)
             if (ROOT / "src" / "handlers" / "worker.py").is_file():
                 self.poller = SqsPoller.from_template(self.template)
-            self._quiet_logs()
+            self._quiet = ExitStack()
+            self._quiet.enter_context(quiet_project_logs())
         except BaseException:
             self.local.stop()
             raise
         return self
 
     def __exit__(self, *_: object) -> None:
+        if self._quiet is not None:
+            self._quiet.close()
         if self.local is not None:
             self.local.stop()
         reset_singletons()
-
-    @staticmethod
-    def _quiet_logs() -> None:
-        from agents.observability import logger
-
-        logger.setLevel("WARNING")
 
     # --- requests -----------------------------------------------------------------
 

@@ -10,13 +10,21 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
     EnvSettingsSource,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     SettingsError,
@@ -26,7 +34,14 @@ from pydantic_settings.sources.utils import parse_env_vars
 from agents.container import per_container
 from agents.errors import ConfigurationError
 
-__all__ = ["ENV_VARS", "REQUIRED_IN_AWS", "ConfigError", "Settings", "get_settings"]
+__all__ = [
+    "ENV_VARS",
+    "REQUIRED_IN_AWS",
+    "ConfigError",
+    "McpServerSetting",
+    "Settings",
+    "get_settings",
+]
 
 #: Variables every deployed function needs (the rest have defaults).
 REQUIRED_IN_AWS: frozenset[str] = frozenset(
@@ -36,6 +51,20 @@ REQUIRED_IN_AWS: frozenset[str] = frozenset(
 
 class ConfigError(ConfigurationError, RuntimeError):
     """The environment does not describe a usable configuration (``configuration-error``)."""
+
+
+class McpServerSetting(BaseModel):
+    """One entry of ``MCP_SERVERS``: an MCP server the deployment lets agents use."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    url: str = Field(pattern=r"^https://[^\s]+$")
+    #: Secrets Manager secret holding the server's bearer token ("" = no token).
+    token_secret: str = ""
+
+
+#: A comma-separated environment value read as a tuple of names.
+CommaList = Annotated[tuple[str, ...], NoDecode]
 
 
 class Settings(BaseSettings):
@@ -76,8 +105,34 @@ class Settings(BaseSettings):
     definition_cache_ttl_seconds: float = Field(default=60.0, ge=0)
     batch_max_items: int = Field(default=500, ge=1)
     worker_concurrency: int = Field(default=10, ge=1)
+    # --- tools (docs/tools.md) ---
+    disabled_tools: CommaList = ()
+    code_execution: bool = False
+    mcp_servers: dict[
+        Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")], McpServerSetting
+    ] = Field(default_factory=dict)
+    web_search_max_uses: int = Field(default=5, ge=1, le=50)
+    web_fetch_max_uses: int = Field(default=5, ge=1, le=50)
+    web_allowed_domains: CommaList = ()
+    web_blocked_domains: CommaList = ()
 
-    @field_validator("log_input", mode="before")
+    @field_validator("disabled_tools", "web_allowed_domains", "web_blocked_domains", mode="before")
+    @classmethod
+    def _comma_list(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return tuple(item.strip() for item in value.split(",") if item.strip())
+        return value
+
+    @model_validator(mode="after")
+    def _one_domain_list(self) -> Settings:
+        if self.web_allowed_domains and self.web_blocked_domains:
+            raise ValueError(
+                "set WEB_ALLOWED_DOMAINS or WEB_BLOCKED_DOMAINS, not both (Anthropic's web "
+                "tools take one of them)"
+            )
+        return self
+
+    @field_validator("log_input", "code_execution", mode="before")
     @classmethod
     def _boolish(cls, value: Any) -> Any:
         if isinstance(value, str):

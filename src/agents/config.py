@@ -36,6 +36,7 @@ from agents.errors import ConfigurationError
 
 __all__ = [
     "ENV_VARS",
+    "MCP_TOKEN_SECRET_PREFIX",
     "REQUIRED_IN_AWS",
     "ConfigError",
     "McpServerSetting",
@@ -53,6 +54,10 @@ class ConfigError(ConfigurationError, RuntimeError):
     """The environment does not describe a usable configuration (``configuration-error``)."""
 
 
+#: MCP token secrets live under this name prefix (the functions' IAM reads only these).
+MCP_TOKEN_SECRET_PREFIX = "agent-gateway/mcp/"  # noqa: S105 - a name prefix, not a secret
+
+
 class McpServerSetting(BaseModel):
     """One entry of ``MCP_SERVERS``: an MCP server the deployment lets agents use."""
 
@@ -60,7 +65,7 @@ class McpServerSetting(BaseModel):
 
     url: str = Field(pattern=r"^https://[^\s]+$")
     #: Secrets Manager secret holding the server's bearer token ("" = no token).
-    token_secret: str = ""
+    token_secret: str = Field(default="", pattern=r"^(agent-gateway/mcp/[A-Za-z0-9/_+=.@-]+)?$")
 
 
 #: A comma-separated environment value read as a tuple of names.

@@ -55,6 +55,13 @@ _BOTH = {
     "OFFLOAD_THRESHOLD_BYTES",
     "LOG_INPUT",
     "DEFINITION_CACHE_TTL_SECONDS",
+    "DISABLED_TOOLS",
+    "CODE_EXECUTION",
+    "MCP_SERVERS",
+    "WEB_SEARCH_MAX_USES",
+    "WEB_FETCH_MAX_USES",
+    "WEB_ALLOWED_DOMAINS",
+    "WEB_BLOCKED_DOMAINS",
 }
 #: Which of config.ENV_VARS each function reads (the rest of ENV_VARS: LOCAL_ONLY).
 NEEDS: dict[str, set[str]] = {

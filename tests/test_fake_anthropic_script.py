@@ -102,9 +102,9 @@ def test_streamed_script_accumulates_tool_input_from_json_deltas(
         final = stream.get_final_message()
     starts = [e for e in events if e.type == "content_block_start"]
     assert starts[0].content_block.type == "tool_use"
-    assert starts[0].content_block.input == {}  # type: ignore[union-attr]
+    assert starts[0].content_block.input == {}
     json_deltas = [
-        e.delta.partial_json  # type: ignore[union-attr]
+        e.delta.partial_json
         for e in events
         if e.type == "content_block_delta" and e.delta.type == "input_json_delta"
     ]

@@ -7,9 +7,12 @@ policy is exercised the way the gateway's tools will answer it.
 
 from __future__ import annotations
 
+import difflib
 import itertools
 import re
+import subprocess
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import anthropic
@@ -17,6 +20,7 @@ import pytest
 
 from agents.contracts import OutputContract
 from agents.prompting import build_contract_instruction
+from local.dev_info import TOOL_DEMO_FILES, TOOL_DEMO_INPUT
 from tests.plugins.model import FAKE_API_KEY, FakeModel
 
 MODEL = "claude-sonnet-4-6"
@@ -110,6 +114,7 @@ def run_loop(
     stream: bool = False,
     system: list[dict[str, Any]] | None = None,
     max_turns: int = 12,
+    task: str = TASK,
 ) -> list[Any]:
     """Run the loop to the final answer, moving a cache breakpoint to the newest message."""
     messages: list[dict[str, Any]] = [{"role": "user", "content": [{"type": "text", "text": TASK}]}]
@@ -394,3 +399,27 @@ def test_server_and_client_tools_in_one_response(client: anthropic.Anthropic) ->
         "web_search_tool_result",
         "tool_use",
     ]
+
+
+def test_the_dev_demo_workspace_gets_an_edit_that_git_apply_accepts(
+    client: anthropic.Anthropic, tmp_path: Path
+) -> None:
+    tools = MiniTools(TOOL_DEMO_FILES)
+    offered = [CLIENT_TOOLS[n] for n in ("Read", "Grep", "Glob", "Edit")]
+    replies = run_loop(client, tools, offered=offered, task=TOOL_DEMO_INPUT)
+    assert _calls(replies)[-2:] == [["Edit"], []]
+    assert "- `stats.py`" in _final_text(replies)
+    compile(tools.files["stats.py"], "stats.py", "exec")  # still valid Python
+    for path, text in TOOL_DEMO_FILES.items():
+        (tmp_path / path).write_text(text)
+    patch = "".join(
+        difflib.unified_diff(
+            TOOL_DEMO_FILES["stats.py"].splitlines(keepends=True),
+            tools.files["stats.py"].splitlines(keepends=True),
+            "a/stats.py",
+            "b/stats.py",
+        )
+    )
+    (tmp_path / "fix.patch").write_text(patch)
+    subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
+    subprocess.run(["git", "apply", "--check", "fix.patch"], cwd=tmp_path, check=True)

@@ -99,7 +99,7 @@ def failing(agw: Any, *argv: str) -> str:
     """``agw argv`` exits with status 1; its stderr."""
     code, _, err = agw(*argv)
     assert code == 1
-    return err
+    return str(err)
 
 
 def test_api_errors_are_one_line_and_exit_1(agw: Any) -> None:

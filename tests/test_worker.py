@@ -80,6 +80,21 @@ def test_bodies_are_told_apart_by_shape() -> None:
         ('{"agent": 42, "input": ["a"]}', "agent"),
         ('{"agent": "code-reviewer-fast", "input": "x", "max_tokens": "5"}', "max_tokens"),
         ('{"agent": "code-reviewer-fast", "input": "x", "metadata": {"n": 1}}', "metadata"),
+        # The metadata rule is api_models.check_metadata, the API's own.
+        (
+            json.dumps({"agent": "code-reviewer-fast", "input": "x", "metadata": {"k" * 129: "v"}}),
+            "metadata keys are 1 to 128 characters",
+        ),
+        (
+            json.dumps(
+                {
+                    "agent": "code-reviewer-fast",
+                    "input": "x",
+                    "metadata": {f"k{n}": "v" for n in range(33)},
+                }
+            ),
+            "at most 32 metadata entries",
+        ),
         ('{"agent": "code-reviewer-fast", "input": "x", "idempotency_key": "a b"}', "idempotency"),
         ('{"agent": "code-reviewer-fast", "input": "x", "invocation_context": ""}', "invocation"),
         ('{"agent": "code-reviewer-fast", "input": "x", "invocation_context": 7}', "invocation"),

@@ -209,7 +209,7 @@ def in_process_stack(model_url: str) -> Iterator[ApiCaller]:
 
 def _request(caller: ApiCaller, key: str | None) -> None:
     headers = {"Idempotency-Key": key} if key else {}
-    answer = caller.call("POST", f"/agents/{AGENT}/invocations", BODY, headers)
+    answer = caller("POST", f"/agents/{AGENT}/invocations", BODY, headers)
     if answer.status != 200:
         raise RuntimeError(f"sync run answered {answer.status}: {answer.body}")
 

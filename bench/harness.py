@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from local.fake_anthropic import FakeAnthropicServer
     from local.sqs_poller import SqsPoller
     from local.stack import LocalStack as LocalStackBuilder
-    from local.template import FunctionSpec, Template
+    from local.template import Template
 
 __all__ = [
     "ApiAnswer",
@@ -137,13 +137,17 @@ class ApiCaller:
             template, ["ApiFunction"], api_keys={BENCH_API_KEY: BENCH_TENANT}
         )
 
-    def event(
+    def __call__(
         self,
         method: str,
         path: str,
         body: Any = None,
         headers: Mapping[str, str] | None = None,
-    ) -> tuple[dict[str, Any], FunctionSpec, str]:
+    ) -> ApiAnswer:
+        """One request, its proxy event built by the shim, through ``handlers.api.handler``."""
+        from handlers.api import handler
+        from local.lambda_context import context_for
+
         found = self.shim.route(method, path)
         if found is None:
             raise ValueError(f"no route for {method} {path}")
@@ -165,19 +169,7 @@ class ApiCaller:
             api_key=BENCH_API_KEY,
             request_id=request_id,
         )
-        return event, self.shim.functions[route.function_logical_id], request_id
-
-    def call(
-        self,
-        method: str,
-        path: str,
-        body: Any = None,
-        headers: Mapping[str, str] | None = None,
-    ) -> ApiAnswer:
-        from handlers.api import handler
-        from local.lambda_context import context_for
-
-        event, function, request_id = self.event(method, path, body, headers)
+        function = self.shim.functions[route.function_logical_id]
         with contextlib.redirect_stdout(io.StringIO()):  # EMF metrics lines
             response = handler(event, context_for(function, request_id=request_id))
         text = response.get("body") or ""
@@ -236,16 +228,11 @@ class LocalStack:
 
     # --- requests -----------------------------------------------------------------
 
-    def api(
-        self,
-        method: str,
-        path: str,
-        body: Any = None,
-        headers: Mapping[str, str] | None = None,
-    ) -> ApiAnswer:
-        """One request through ``handlers.api.handler`` (in-process)."""
+    @property
+    def api(self) -> ApiCaller:
+        """Requests through ``handlers.api.handler`` in-process: ``api(method, path, body)``."""
         assert self.caller is not None
-        return self.caller.call(method, path, body, headers)
+        return self.caller
 
     def receive(self, max_messages: int = 10) -> list[Any]:
         """Messages waiting on the invocation queue (read with a client of our own)."""

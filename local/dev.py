@@ -15,17 +15,21 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterable, Mapping, Sequence
-from pathlib import Path
-from typing import TYPE_CHECKING
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Unpack
 
 from local.apigw import DEFAULT_API_PORT, api_key_id
 from local.dev_info import DEMO_INPUT, FLAGSHIP_AGENT, DevInfo, generate_api_key
 from local.invoke import DEFAULT_MODEL_PORT
 from local.moto_server import DEFAULT_AWS_PORT
 from local.ports import PortInUseError, port_free
-from local.stack import API_FUNCTION, WORKER_STOP_TIMEOUT_S, LocalStack, LocalStackError
-from local.template import DEFAULT_REGION, DEFAULT_STACK_NAME
+from local.stack import (
+    API_FUNCTION,
+    WORKER_STOP_TIMEOUT_S,
+    LocalStack,
+    LocalStackError,
+    StackOptions,
+)
 
 if TYPE_CHECKING:
     from local.fake_anthropic import FakeAnthropicServer
@@ -74,28 +78,19 @@ class DevStack:
     * ``env_overrides``: extra variables for the functions (after the template's);
       ``parameter_overrides``: template parameters.
     * ``definitions``: folders/files pushed to the agents bucket (lint first).
+
+    Every option but ``api_keys``, ``anthropic_api_key`` and ``environ`` is a
+    :class:`local.stack.StackOptions` passed on to :class:`LocalStack`, with ``agw dev``'s
+    defaults for the ports, ``worker`` and ``failure_visibility_timeout``.
     """
 
     def __init__(
         self,
         *,
-        template: Path | str = "template.yaml",
-        definitions: Sequence[Path | str] = ("definitions",),
-        host: str = "127.0.0.1",
-        api_port: int = DEFAULT_API_PORT,
-        aws_port: int = DEFAULT_AWS_PORT,
-        model_port: int = DEFAULT_MODEL_PORT,
         api_keys: Iterable[str] | None = None,
         anthropic_api_key: str | None = None,
         environ: Mapping[str, str] | None = None,
-        worker: bool = True,
-        worker_concurrency: int | None = None,
-        failure_visibility_timeout: int | None = DEFAULT_FAILURE_VISIBILITY_S,
-        env_overrides: Mapping[str, str] | None = None,
-        parameter_overrides: Mapping[str, str] | None = None,
-        stack_name: str = DEFAULT_STACK_NAME,
-        region: str = DEFAULT_REGION,
-        verbose: bool = False,
+        **options: Unpack[StackOptions],
     ) -> None:
         keys = list(dict.fromkeys(api_keys or ()))
         self.api_keys = keys or [generate_api_key()]
@@ -105,23 +100,12 @@ class DevStack:
         source = os.environ if environ is None else environ
         if anthropic_api_key is None:
             anthropic_api_key = source.get("ANTHROPIC_API_KEY", "").strip()
+        options.setdefault("aws_port", DEFAULT_AWS_PORT)
+        options.setdefault("model_port", DEFAULT_MODEL_PORT)
+        options.setdefault("worker", True)
+        options.setdefault("failure_visibility_timeout", DEFAULT_FAILURE_VISIBILITY_S)
         self.stack = LocalStack(
-            template=template,
-            definitions=definitions,
-            host=host,
-            aws_port=aws_port,
-            model_port=model_port,
-            anthropic_api_key=anthropic_api_key,
-            api_keys=self.api_keys,
-            api_port=api_port,
-            worker=worker,
-            worker_concurrency=worker_concurrency,
-            failure_visibility_timeout=failure_visibility_timeout,
-            env_overrides=env_overrides,
-            parameter_overrides=parameter_overrides,
-            stack_name=stack_name,
-            region=region,
-            verbose=verbose,
+            anthropic_api_key=anthropic_api_key, api_keys=self.api_keys, **options
         )
         self.info: DevInfo | None = None
         self._lock = threading.Lock()

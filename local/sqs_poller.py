@@ -29,7 +29,7 @@ import logging
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, InitVar, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from local.aws_stack import LOCAL_CREDENTIALS
@@ -61,47 +61,37 @@ class PollerStats:
     handler_errors: int = 0
 
 
+@dataclass(eq=False)
 class SqsPoller:
     """Consumer threads that feed ``handler`` from one queue; ``start()``/``stop()``/``url``."""
 
-    def __init__(
-        self,
-        function: FunctionSpec,
-        *,
-        queue_url: str,
-        queue_arn: str,
-        endpoint_url: str,
-        region: str = "us-east-1",
-        handler: Handler | None = None,
-        batch_size: int = 10,
-        batching_window_s: float = 0,
-        report_batch_item_failures: bool = False,
-        concurrency: int = DEFAULT_CONCURRENCY,
-        failure_visibility_timeout: int | None = None,
-        poll_wait_s: int = 1,
-    ) -> None:
-        if batch_size < 1 or concurrency < 1:
+    function: FunctionSpec
+    _: KW_ONLY
+    queue_url: str
+    queue_arn: str
+    endpoint_url: str
+    region: str = "us-east-1"
+    handler: InitVar[Handler | None] = None
+    batch_size: int = 10
+    batching_window_s: float = 0
+    report_batch_item_failures: bool = False
+    concurrency: int = DEFAULT_CONCURRENCY
+    failure_visibility_timeout: int | None = None
+    poll_wait_s: int = 1
+    _handler: Handler | None = field(init=False, default=None, repr=False)
+    _handler_lock: threading.Lock = field(init=False, default_factory=threading.Lock, repr=False)
+    _stop: threading.Event = field(init=False, default_factory=threading.Event, repr=False)
+    _threads: list[threading.Thread] = field(init=False, default_factory=list, repr=False)
+    _stats: PollerStats = field(init=False, default_factory=PollerStats, repr=False)
+    _stats_lock: threading.Lock = field(init=False, default_factory=threading.Lock, repr=False)
+    _sqs: SQSClient | None = field(init=False, default=None, repr=False)
+
+    def __post_init__(self, handler: Handler | None) -> None:
+        if self.batch_size < 1 or self.concurrency < 1:
             raise ValueError("batch_size and concurrency must be at least 1")
-        if not 1 <= poll_wait_s <= 20:
+        if not 1 <= self.poll_wait_s <= 20:
             raise ValueError("poll_wait_s must be 1..20 (SQS long polling)")
-        self.function = function
-        self.queue_url = queue_url
-        self.queue_arn = queue_arn
-        self.endpoint_url = endpoint_url
-        self.region = region
-        self.batch_size = batch_size
-        self.batching_window_s = batching_window_s
-        self.report_batch_item_failures = report_batch_item_failures
-        self.concurrency = concurrency
-        self.failure_visibility_timeout = failure_visibility_timeout
-        self.poll_wait_s = poll_wait_s
         self._handler = handler
-        self._handler_lock = threading.Lock()
-        self._stop = threading.Event()
-        self._threads: list[threading.Thread] = []
-        self._stats = PollerStats()
-        self._stats_lock = threading.Lock()
-        self._sqs: SQSClient | None = None
 
     @classmethod
     def from_template(

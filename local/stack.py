@@ -14,7 +14,7 @@ import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import ExitStack
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from local.apigw import DEFAULT_API_PORT, ApiGatewayShim
 from local.aws_stack import LocalAwsStack
@@ -34,6 +34,7 @@ __all__ = [
     "WORKER_STOP_TIMEOUT_S",
     "LocalStack",
     "LocalStackError",
+    "StackOptions",
 ]
 
 log = logging.getLogger(__name__)
@@ -46,6 +47,25 @@ WORKER_STOP_TIMEOUT_S = 5.0
 
 class LocalStackError(RuntimeError):
     """The local stack cannot start (the message says why and what to do)."""
+
+
+class StackOptions(TypedDict, total=False):
+    """:class:`LocalStack` options a wrapper passes on as they are (:class:`local.dev.DevStack`)."""
+
+    template: Path | str
+    definitions: Sequence[Path | str]
+    host: str
+    aws_port: int
+    model_port: int
+    api_port: int
+    worker: bool
+    worker_concurrency: int | None
+    failure_visibility_timeout: int | None
+    env_overrides: Mapping[str, str] | None
+    parameter_overrides: Mapping[str, str] | None
+    stack_name: str
+    region: str
+    verbose: bool
 
 
 class LocalStack:

@@ -2,6 +2,7 @@
 
 pytest_plugins = [
     "tests.plugins.aws",
+    "tests.plugins.logs",
     "tests.plugins.model",
     "tests.plugins.agents",
     "tests.plugins.stack",

@@ -4,20 +4,17 @@ server over HTTP, the real SDK over HTTP to the fake Messages API."""
 from __future__ import annotations
 
 import json
-import logging
 import os
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from agents import aws, container
-from agents.observability import logger as agw_logger
 from agents.store import get_store
 from agents.types import InvocationStatus
 from tests.plugins.api import (
@@ -59,25 +56,6 @@ def assert_problem(response: ApiResponse, status: int, error_type: str) -> dict[
     for marker in INTERNALS:
         assert marker not in response.text, (marker, response.text)
     return problem
-
-
-@pytest.fixture
-def log_lines() -> Iterator[list[dict[str, Any]]]:
-    """Every JSON line the agent-gateway logger writes during the test."""
-    lines: list[dict[str, Any]] = []
-
-    class Collect(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            lines.append(json.loads(self.format(record)))
-
-    handler = Collect()
-    handler.setFormatter(agw_logger.registered_formatter)
-    underlying = logging.getLogger(agw_logger.name)
-    underlying.addHandler(handler)
-    try:
-        yield lines
-    finally:
-        underlying.removeHandler(handler)
 
 
 def dlq(stack: ApiStack) -> list[dict[str, Any]]:

@@ -17,6 +17,7 @@ from local.apigw import MAX_PAYLOAD_BYTES, ApiGatewayShim, api_key_id
 from local.aws_stack import PortInUseError
 from local.template import Template
 from tests.plugins.local_stack import FIXTURE_TEMPLATE, PROJECT_TEMPLATE
+from tests.plugins.threads import run_in_threads
 
 KEY_A = "key-a-0123456789"
 KEY_B = "key-b-0123456789"
@@ -246,11 +247,7 @@ def test_requests_run_concurrently() -> None:
             )
             results.append(response.status_code)
 
-        threads = [threading.Thread(target=call) for _ in range(4)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=30)
+        run_in_threads(call, 4)
         assert results == [200, 200, 200, 200]
 
 

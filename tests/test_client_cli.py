@@ -95,6 +95,13 @@ def test_idempotency_key_flag_replays(agw: Any) -> None:
     assert json.loads(first)["id"] == json.loads(again)["id"]
 
 
+def failing(agw: Any, *argv: str) -> str:
+    """``agw argv`` exits with status 1; its stderr."""
+    code, _, err = agw(*argv)
+    assert code == 1
+    return str(err)
+
+
 def test_api_errors_are_one_line_and_exit_1(agw: Any) -> None:
     code, out, err = agw("invoke", "no-such-agent", "hi")
     assert code == 1
@@ -103,29 +110,24 @@ def test_api_errors_are_one_line_and_exit_1(agw: Any) -> None:
     assert err.startswith("agw: error: ")
     assert "(404)" in err
     assert "no-such-agent" in err
-    code, _, err = agw("invoke", REVIEWER, "missing its context")
-    assert code == 1
+    err = failing(agw, "invoke", REVIEWER, "missing its context")
     assert "(422)" in err
     assert "language" in err
-    code, _, err = agw("invocations", "get", "inv_00000000000000000000000000000000")
-    assert code == 1
+    err = failing(agw, "invocations", "get", "inv_00000000000000000000000000000000")
     assert "(404)" in err
 
 
 def test_wrong_key_and_no_key(agw: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    code, _, err = agw("agents", "list", "--api-key", "not-a-key")
-    assert code == 1
+    err = failing(agw, "agents", "list", "--api-key", "not-a-key")
     assert "(403)" in err
     monkeypatch.delenv("AGW_API_KEY")
-    code, _, err = agw("agents", "list")
-    assert code == 1
+    err = failing(agw, "agents", "list")
     assert "no API key" in err
     assert "AGW_API_KEY" in err
 
 
 def test_unreachable_endpoint_is_one_clear_line(agw: Any) -> None:
-    code, _, err = agw("agents", "list", "--endpoint", "http://127.0.0.1:9")
-    assert code == 1
+    err = failing(agw, "agents", "list", "--endpoint", "http://127.0.0.1:9")
     assert "cannot reach http://127.0.0.1:9" in err
     assert "Traceback" not in err
 
@@ -143,8 +145,7 @@ def test_agents_list_and_show(agw: Any) -> None:
     assert code == 0
     assert "context language (string, required)" in out
     assert "verdicts: PASS | FAIL | NEEDS_DISCUSSION" in out
-    code, _, err = agw("agents", "show", "no-such-agent")
-    assert code == 1
+    err = failing(agw, "agents", "show", "no-such-agent")
     assert "(404)" in err
 
 

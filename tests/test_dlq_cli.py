@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from agents import aws
-from agents.records import InvocationMode, InvocationRecord
+from agents.records import InvocationRecord
 from agents.redrive import DeadLetters
 from agents.store import InvocationStore, get_store
 from agents.types import InvocationStatus
@@ -18,30 +18,18 @@ from handlers.worker import handler
 from tests.plugins.model import FakeModel
 from tests.plugins.stack import InvocationStack
 from tests.plugins.worker import (
-    AGENT,
     calls_with,
     deliver,
     event_for,
     lambda_context,
     marker,
     queue_depth,
+    queued,
     receive,
     send,
 )
 
 pytestmark = pytest.mark.integration
-
-
-def queued(store: InvocationStore, text: str) -> InvocationRecord:
-    return store.create(
-        InvocationRecord.new(
-            tenant="tenant-a",
-            agent=AGENT,
-            input=text,
-            context={"language": "python"},
-            mode=InvocationMode.ASYNC,
-        )
-    )
 
 
 def agw(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, Any]:
@@ -73,14 +61,22 @@ def fail_through_worker(
     return failed
 
 
+def three_dead_letters(
+    stack: InvocationStack, fake: FakeModel, store: InvocationStore
+) -> tuple[InvocationRecord, InvocationRecord]:
+    """A transient failure, a permanent one and a poison message in the DLQ; the two records."""
+    transient = fail_through_worker(stack, fake, store, status=529)
+    permanent = fail_through_worker(stack, fake, store, status=400)
+    send(stack.queue_url, "this is not json")
+    assert deliver(stack.queue_url, handler).failed == []
+    return transient, permanent
+
+
 def test_list_and_show_peek_without_losing_messages(
     worker_stack: InvocationStack, fake_model: FakeModel, capsys: pytest.CaptureFixture[str]
 ) -> None:
     store = get_store()
-    transient = fail_through_worker(worker_stack, fake_model, store, status=529)
-    permanent = fail_through_worker(worker_stack, fake_model, store, status=400)
-    send(worker_stack.queue_url, "this is not json")
-    assert deliver(worker_stack.queue_url, handler).failed == []
+    transient, permanent = three_dead_letters(worker_stack, fake_model, store)
 
     code, listed = agw(capsys, "list")  # peeks: nothing is consumed (depth checked below)
     assert code == 0
@@ -116,10 +112,7 @@ def test_redrive_brings_a_failed_invocation_back_and_it_succeeds(
     worker_stack: InvocationStack, fake_model: FakeModel, capsys: pytest.CaptureFixture[str]
 ) -> None:
     store = get_store()
-    transient = fail_through_worker(worker_stack, fake_model, store, status=529)
-    permanent = fail_through_worker(worker_stack, fake_model, store, status=400)
-    send(worker_stack.queue_url, "this is not json")
-    assert deliver(worker_stack.queue_url, handler).failed == []
+    transient, permanent = three_dead_letters(worker_stack, fake_model, store)
     calls_before = fake_model.stats()["calls"]
 
     code, report = agw(capsys, "redrive", "--all")

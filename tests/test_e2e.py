@@ -292,20 +292,27 @@ CLI_EVENTS = [
 ]
 
 
-def local_invoke(
-    dev_stack: RunningDevStack, event: str, *extra: str
-) -> subprocess.CompletedProcess[str]:
-    """`agw local invoke <fn> -e events/<event>` with nothing set but the dev file's path
-    (no endpoint, no model URL, no key: it must find the running stack by itself)."""
-    function = "ApiFunction" if event.startswith("api-") else "WorkerFunction"
+def agw_with_dev_file(dev_stack: RunningDevStack, *argv: str) -> subprocess.CompletedProcess[str]:
+    """`agw <argv>` with nothing set but the dev file's path (no endpoint, no model URL,
+    no key: it must find the running stack by itself)."""
     return subprocess.run(
-        [str(AGW), "local", "invoke", function, "-e", f"events/{event}", *extra],
+        [str(AGW), *argv],
         cwd=REPO,
         env=child_environment({"AGW_DEV_FILE": str(dev_stack.dev_file)}),
         capture_output=True,
         text=True,
         timeout=60,
         check=False,
+    )
+
+
+def local_invoke(
+    dev_stack: RunningDevStack, event: str, *extra: str
+) -> subprocess.CompletedProcess[str]:
+    """`agw local invoke <fn> -e events/<event>`, finding the dev stack by its file."""
+    function = "ApiFunction" if event.startswith("api-") else "WorkerFunction"
+    return agw_with_dev_file(
+        dev_stack, "local", "invoke", function, "-e", f"events/{event}", *extra
     )
 
 
@@ -343,15 +350,7 @@ def test_agw_local_invoke_model_endpoint_overrides_the_dev_stack(
 
 def test_agw_dlq_list_finds_the_dev_stack_without_flags(dev_stack: RunningDevStack) -> None:
     """Issue 12.5: `agw dlq list` with no flags and no environment uses `.agw/dev.json`."""
-    run = subprocess.run(
-        [str(AGW), "dlq", "list", "--json"],
-        cwd=REPO,
-        env=child_environment({"AGW_DEV_FILE": str(dev_stack.dev_file)}),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    run = agw_with_dev_file(dev_stack, "dlq", "list", "--json")
     assert run.returncode == 0, run.stderr
     assert isinstance(json.loads(run.stdout), list)
 

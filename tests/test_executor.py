@@ -4,9 +4,7 @@ HTTP to the fake Messages API (model calls counted through ``GET /_fake/stats``)
 from __future__ import annotations
 
 import json
-import logging
 import threading
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -44,34 +42,17 @@ def store(env: InvocationStack) -> InvocationStore:
     return get_store()
 
 
-@pytest.fixture
-def log_lines() -> Iterator[list[dict[str, Any]]]:
-    """Every JSON line the agent-gateway logger writes during the test."""
-    lines: list[dict[str, Any]] = []
-
-    class Collect(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            lines.append(json.loads(self.format(record)))
-
-    # Start from a clean logger: service-level tests append keys that, in Lambda,
-    # the handlers' ``clear_state=True`` would drop at the next invocation.
-    agw_logger.clear_state()
-    agw_logger.thread_safe_clear_keys()
-    handler = Collect()
-    handler.setFormatter(agw_logger.registered_formatter)
-    underlying = logging.getLogger(agw_logger.name)
-    underlying.addHandler(handler)
-    try:
-        yield lines
-    finally:
-        underlying.removeHandler(handler)
-
-
 def queued(store: InvocationStore, agent: str = AGENT, **fields: Any) -> InvocationRecord:
     fields.setdefault("input", SECRET_INPUT)
     fields.setdefault("context", {"language": "python"})
     fields.setdefault("mode", InvocationMode.ASYNC)
     return store.create(InvocationRecord.new(tenant="tenant-a", agent=agent, **fields))
+
+
+def assert_failed(outcome: ExecutionOutcome, error_type: str) -> None:
+    assert outcome.status is OutcomeStatus.FAILED
+    assert outcome.error is not None
+    assert outcome.error.type == error_type
 
 
 def run(invocation_id: str, **kwargs: Any) -> ExecutionOutcome:
@@ -135,10 +116,8 @@ def test_permanent_model_error_fails_once_with_one_dlq_message(
     fake_model.fault(status=400, count=1, message="bad request from the test")
     record = queued(store)
     outcome = run(record.id)
-    assert outcome.status is OutcomeStatus.FAILED
+    assert_failed(outcome, "model-error")
     assert outcome.should_retry is False
-    assert outcome.error is not None
-    assert outcome.error.type == "model-error"
     assert outcome.exception is not None
     assert outcome.exception.status == 502
     assert calls(fake_model) == 1
@@ -160,9 +139,7 @@ def test_unknown_agent_is_permanent_and_never_calls_the_model(
 ) -> None:
     record = queued(store, agent="no-such-agent")
     outcome = run(record.id)
-    assert outcome.status is OutcomeStatus.FAILED
-    assert outcome.error is not None
-    assert outcome.error.type == "agent-not-found"
+    assert_failed(outcome, "agent-not-found")
     assert calls(fake_model) == 0
     assert [m.error_type for m in dlq_messages(env)] == ["agent-not-found"]
 
@@ -172,9 +149,7 @@ def test_input_contract_violation_is_permanent(
 ) -> None:
     record = queued(store, context={})
     outcome = run(record.id)
-    assert outcome.status is OutcomeStatus.FAILED
-    assert outcome.error is not None
-    assert outcome.error.type == "input-contract-violation"
+    assert_failed(outcome, "input-contract-violation")
     assert calls(fake_model) == 0
     assert len(dlq_messages(env)) == 1
 
@@ -242,9 +217,7 @@ def test_no_time_to_start_claims_nothing(
     assert store.get(record.id).attempts == 0
     # Nobody retries after the final attempt: it ends FAILED (never half-run).
     final = run(record.id, deadline=Deadline.after_ms(500), final_attempt=True)
-    assert final.status is OutcomeStatus.FAILED
-    assert final.error is not None
-    assert final.error.type == "deadline-exceeded"
+    assert_failed(final, "deadline-exceeded")
     assert calls(fake_model) == 0
     assert len(dlq_messages(env)) == 1
 

@@ -14,6 +14,7 @@ from agents.definitions import MAX_DEFINITION_BYTES
 from agents.errors import AgentNotFound, DefinitionError, InvalidAgentName, ServiceUnavailable
 from agents.registry import AgentRegistry, get_registry
 from tests.plugins.agents import DEFINITIONS_DIR
+from tests.plugins.threads import run_in_threads
 
 pytestmark = pytest.mark.integration
 
@@ -285,11 +286,7 @@ def test_concurrent_misses_make_one_request(reg: AgentRegistry, s3_calls: S3Call
         with lock:
             results.append(name)
 
-    threads = [threading.Thread(target=worker) for _ in range(16)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
+    run_in_threads(worker, 16)
     assert results == ["backend-engineer-python"] * 16
     assert s3_calls.count("GetObject") == 1
 

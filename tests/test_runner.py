@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -26,6 +25,7 @@ from agents.runner import (
 )
 from local.fake_anthropic import key_fingerprint
 from tests.plugins.model import FAKE_API_KEY, FakeModel
+from tests.plugins.threads import run_in_threads
 
 ROOT = Path(__file__).resolve().parents[1]
 FLAGSHIP = ROOT / "definitions" / "backend-engineer-python.md"
@@ -401,11 +401,7 @@ def test_one_client_per_container(fake_model: FakeModel) -> None:
         runner.run(PLAIN, "hi", deadline=deadline())
         clients.append(runner.client())
 
-    threads = [threading.Thread(target=work) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
+    run_in_threads(work, 4)
     assert len(clients) == 4
     assert len({id(client) for client in clients}) == 1
     container.reset()

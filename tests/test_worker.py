@@ -17,9 +17,9 @@ from agents import container
 from agents.dead_letter_messages import DlqMessage
 from agents.errors import MalformedMessage
 from agents.executor import OutcomeStatus, execute
-from agents.records import InvocationMode, InvocationRecord, derived_invocation_id
+from agents.records import InvocationMode, derived_invocation_id
 from agents.runner import Deadline
-from agents.store import InvocationStore, get_store
+from agents.store import get_store
 from agents.types import InvocationStatus
 from agents.worker import MessageResult, QueueMessage, process_message
 from agents.worker_messages import (
@@ -31,7 +31,7 @@ from agents.worker_messages import (
 )
 from tests.plugins.model import FakeModel
 from tests.plugins.stack import InvocationStack, drain_queue
-from tests.plugins.worker import AGENT, calls_with, job, marker
+from tests.plugins.worker import AGENT, calls_with, job, marker, queued
 
 pytestmark = pytest.mark.integration
 
@@ -45,15 +45,6 @@ def process(msg: QueueMessage, **kwargs: Any) -> MessageResult:
     kwargs.setdefault("deadline", Deadline.after_ms(30_000))
     kwargs.setdefault("owner", f"test:{msg.message_id}:{msg.receive_count}")
     return process_message(msg, **kwargs)
-
-
-def queued(store: InvocationStore, text: str, **fields: Any) -> InvocationRecord:
-    fields.setdefault("context", {"language": "python"})
-    return store.create(
-        InvocationRecord.new(
-            tenant="tenant-a", agent=AGENT, input=text, mode=InvocationMode.ASYNC, **fields
-        )
-    )
 
 
 def dlq(stack: InvocationStack) -> list[DlqMessage]:
@@ -89,6 +80,21 @@ def test_bodies_are_told_apart_by_shape() -> None:
         ('{"agent": 42, "input": ["a"]}', "agent"),
         ('{"agent": "code-reviewer-fast", "input": "x", "max_tokens": "5"}', "max_tokens"),
         ('{"agent": "code-reviewer-fast", "input": "x", "metadata": {"n": 1}}', "metadata"),
+        # The metadata rule is api_models.check_metadata, the API's own.
+        (
+            json.dumps({"agent": "code-reviewer-fast", "input": "x", "metadata": {"k" * 129: "v"}}),
+            "metadata keys are 1 to 128 characters",
+        ),
+        (
+            json.dumps(
+                {
+                    "agent": "code-reviewer-fast",
+                    "input": "x",
+                    "metadata": {f"k{n}": "v" for n in range(33)},
+                }
+            ),
+            "at most 32 metadata entries",
+        ),
         ('{"agent": "code-reviewer-fast", "input": "x", "idempotency_key": "a b"}', "idempotency"),
         ('{"agent": "code-reviewer-fast", "input": "x", "invocation_context": ""}', "invocation"),
         ('{"agent": "code-reviewer-fast", "input": "x", "invocation_context": 7}', "invocation"),

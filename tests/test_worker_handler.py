@@ -5,7 +5,6 @@ real SDK against the fake Messages API (model calls counted through its request 
 from __future__ import annotations
 
 import json
-import threading
 import time
 from typing import Any
 
@@ -13,12 +12,13 @@ import pytest
 
 from agents import aws, container
 from agents.dead_letter_messages import DlqMessage
-from agents.records import InvocationMode, InvocationRecord, derived_invocation_id
-from agents.store import InvocationStore, get_store
+from agents.records import derived_invocation_id
+from agents.store import get_store
 from agents.types import InvocationStatus
 from handlers.worker import handler
 from tests.plugins.model import FakeModel
 from tests.plugins.stack import InvocationStack, drain_queue
+from tests.plugins.threads import run_in_threads
 from tests.plugins.worker import (
     AGENT,
     calls_with,
@@ -27,23 +27,12 @@ from tests.plugins.worker import (
     lambda_context,
     marker,
     queue_depth,
+    queued,
     send,
     sqs_record,
 )
 
 pytestmark = pytest.mark.integration
-
-
-def queued(store: InvocationStore, text: str) -> InvocationRecord:
-    return store.create(
-        InvocationRecord.new(
-            tenant="tenant-a",
-            agent=AGENT,
-            input=text,
-            context={"language": "python"},
-            mode=InvocationMode.ASYNC,
-        )
-    )
 
 
 def dlq(stack: InvocationStack) -> list[DlqMessage]:
@@ -131,11 +120,7 @@ def test_four_consumers_with_every_message_duplicated_call_each_model_once(
         except BaseException as exc:  # pragma: no cover - reported below
             errors.append(exc)
 
-    threads = [threading.Thread(target=consume) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
+    run_in_threads(consume, 4, timeout_s=120)
     assert not errors
     assert queue_depth(worker_stack.queue_url) == 0
     assert [calls_with(fake_model, mark) for mark in marks] == [1] * 10

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 
 from bench.reliability.api_answers import INVOKE, is_problem
 from bench.reliability.harness import AGENT, KEY_A, Harness
@@ -24,7 +23,6 @@ def _state_counts(h: Harness) -> dict[str, int]:
 def hostile_input(h: Harness) -> Outcome:
     """Hostile names, sizes, nesting and content types: a clear 4xx, nothing written."""
     out = Outcome("hostile-input", "8. Hostile input")
-    started = time.monotonic()
     h.clean()
     limit = int(h.environment.get("MAX_REQUEST_BYTES", "1048576"))
     names = {
@@ -184,5 +182,4 @@ def hostile_input(h: Harness) -> Outcome:
     )
     if out["clear_4xx"] != len(results):
         out.notes.append(f"not a clear 4xx: {[r for r in results if not r[2]]}")
-    out.seconds = time.monotonic() - started
-    return out
+    return out.done()

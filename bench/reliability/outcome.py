@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,6 +19,13 @@ class Outcome:
     checks: dict[str, bool] = field(default_factory=dict)
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
+    #: When the scenario began (``time.monotonic()``; :meth:`done` measures from it).
+    started: float = field(default_factory=time.monotonic, repr=False)
+
+    def done(self) -> Outcome:
+        """The outcome, its ``seconds`` measured since it was created (a scenario's end)."""
+        self.seconds = time.monotonic() - self.started
+        return self
 
     def check(self, name: str, ok: bool) -> bool:
         self.checks[name] = bool(ok)

@@ -20,7 +20,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -40,7 +39,6 @@ def secrets_hygiene(*, worker: bool = True, timeout_s: float = 180) -> Outcome:
     from bench.reliability.fuzz import leaks_in
 
     out = Outcome("secrets", "7. Secrets and data hygiene")
-    started = time.monotonic()
     input_canary = f"INPUT-CANARY-{uuid.uuid4().hex}"
     logged_canary = f"LOGGED-INPUT-{uuid.uuid4().hex}"
     with tempfile.TemporaryDirectory(prefix="agw-secrets-") as tmp:
@@ -118,8 +116,7 @@ def secrets_hygiene(*, worker: bool = True, timeout_s: float = 180) -> Outcome:
     for name, count in {**in_logs}.items():
         if count:
             out.notes.append(f"{name} in {count} log lines")
-    out.seconds = time.monotonic() - started
-    return out
+    return out.done()
 
 
 # --------------------------------------------------------------------------- the child
@@ -142,29 +139,13 @@ def _workload(h: Harness, input_canary: str) -> tuple[list[str], list[str]]:
         keep("GET /openapi.json", a.get("/openapi.json"))
         keep("GET /agents", a.get("/agents"))
         keep("GET /agents/{name}", a.get(f"/agents/{AGENT}"))
-        sync = keep(
-            "POST invoke sync",
-            a.post(
-                INVOKE,
-                json={"input": text, "context": {"note": input_canary}},
-                headers={"Idempotency-Key": f"secrets-{input_canary}"},
-            ),
-        )
-        keep(
-            "POST invoke replay",
-            a.post(
-                INVOKE,
-                json={"input": text, "context": {"note": input_canary}},
-                headers={"Idempotency-Key": f"secrets-{input_canary}"},
-            ),
-        )
+        keyed = {"Idempotency-Key": f"secrets-{input_canary}"}
+        canary_body = {"input": text, "context": {"note": input_canary}}
+        sync = keep("POST invoke sync", a.post(INVOKE, json=canary_body, headers=keyed))
+        keep("POST invoke replay", a.post(INVOKE, json=canary_body, headers=keyed))
         keep(
             "POST invoke reused key",
-            a.post(
-                INVOKE,
-                json={"input": text + " other"},
-                headers={"Idempotency-Key": f"secrets-{input_canary}"},
-            ),
+            a.post(INVOKE, json={"input": text + " other"}, headers=keyed),
         )
         queued = keep(
             "POST invoke async", a.post(INVOKE, json={"input": text, "mode": "async"})

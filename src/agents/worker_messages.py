@@ -28,10 +28,8 @@ from pydantic import (
 from agents.api_models import (
     IDEMPOTENCY_KEY_RE,
     MAX_IDEMPOTENCY_KEY_LENGTH,
-    MAX_METADATA_ENTRIES,
-    MAX_METADATA_KEY_CHARS,
-    MAX_METADATA_VALUE_CHARS,
     InvocationContext,
+    check_metadata,
 )
 from agents.dead_letter_messages import DlqMessage
 from agents.errors import GatewayError, MalformedMessage
@@ -126,19 +124,7 @@ class RawJob(BaseModel):
             raise ValueError(f"max_tokens must be at most {limit}")
         return value
 
-    @field_validator("metadata")
-    @classmethod
-    def _metadata(cls, value: dict[str, str]) -> dict[str, str]:
-        if len(value) > MAX_METADATA_ENTRIES:
-            raise ValueError(f"at most {MAX_METADATA_ENTRIES} metadata entries")
-        for key, item in value.items():
-            if not 1 <= len(key) <= MAX_METADATA_KEY_CHARS:
-                raise ValueError(f"metadata keys are 1 to {MAX_METADATA_KEY_CHARS} characters")
-            if len(item) > MAX_METADATA_VALUE_CHARS:
-                raise ValueError(
-                    f"metadata values are at most {MAX_METADATA_VALUE_CHARS} characters"
-                )
-        return value
+    _metadata = field_validator("metadata")(check_metadata)
 
     @field_validator("idempotency_key")
     @classmethod

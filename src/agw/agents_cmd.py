@@ -6,39 +6,43 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable
 from typing import Any
 
 from agents.definition_lint import LintReport
-from agw.client_cli import add_api_command
+from agw.client_cli import add_api_command, add_noun, add_verb
+
+#: ``--json`` of the verbs over local definition files.
+REPORT_JSON = "print a machine-readable report"
 
 
 def register(nouns: Any) -> None:
     """Add the ``agents`` noun to the top-level ``agw`` subparsers."""
-    parser: argparse.ArgumentParser = nouns.add_parser(
+    verbs = add_noun(
+        nouns,
         "agents",
         help="lint and push agent definitions; list and show the API's agents",
         description=__doc__,
     )
-    verbs = parser.add_subparsers(dest="verb", metavar="<verb>", required=True)
 
-    lint = _definitions_verb(
+    lint = add_verb(
         verbs,
         "lint",
         _lint,
         help="check definition files",
         description="Check definitions: files, or folders (recursive *.md). "
         "Prints path:line: error|warning: message; exits 1 when any error.",
+        json_help=REPORT_JSON,
     )
     lint.add_argument("paths", nargs="+", metavar="PATH", help="file or folder")
 
-    push = _definitions_verb(
+    push = add_verb(
         verbs,
         "push",
         _push,
         help="lint, then upload definitions to S3 as <prefix><name>.md",
         description="Lint the definitions; when there is no error, upload each one "
         "to s3://BUCKET/PREFIX<name>.md (text/markdown).",
+        json_help=REPORT_JSON,
     )
     push.add_argument("paths", nargs="+", metavar="DIR", help="folder (or files) to push")
     push.add_argument("--bucket", required=True, help="the agents bucket")
@@ -60,21 +64,6 @@ def register(nouns: Any) -> None:
         description="Show one agent as the API serves it (never its prompt).",
     )
     show.add_argument("name", metavar="NAME")
-
-
-def _definitions_verb(
-    verbs: Any,
-    name: str,
-    handler: Callable[[argparse.Namespace], int],
-    *,
-    help: str,
-    description: str,
-) -> argparse.ArgumentParser:
-    """A verb over local definition files: ``--json`` prints a machine-readable report."""
-    parser: argparse.ArgumentParser = verbs.add_parser(name, help=help, description=description)
-    parser.add_argument("--json", action="store_true", help="print a machine-readable report")
-    parser.set_defaults(handler=handler)
-    return parser
 
 
 def _print_findings(report: LintReport) -> None:

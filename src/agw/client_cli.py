@@ -15,9 +15,11 @@ __all__ = [
     "add_api_command",
     "add_client_arguments",
     "add_documented_command",
+    "add_noun",
     "add_repeatable",
     "add_run_options",
     "add_seconds",
+    "add_verb",
     "client_from_args",
     "parse_pairs",
     "print_json",
@@ -36,6 +38,32 @@ def add_documented_command(nouns: Any, name: str, *, help: str, doc: str | None)
     )
 
 
+def add_noun(nouns: Any, name: str, *, help: str, description: str | None) -> Any:
+    """``agw <name> <verb>``: the noun's parser; returns its verb subparsers."""
+    parser: argparse.ArgumentParser = nouns.add_parser(name, help=help, description=description)
+    return parser.add_subparsers(dest="verb", metavar="<verb>", required=True)
+
+
+def add_verb(
+    verbs: Any,
+    name: str,
+    handler: Callable[[argparse.Namespace], int],
+    *,
+    help: str,
+    description: str | None = None,
+    json_help: str,
+    shared: Callable[[argparse.ArgumentParser], None] | None = None,
+) -> argparse.ArgumentParser:
+    """A verb run by ``handler(args)``: the noun's ``shared`` flags, then ``--json``. The
+    caller adds the verb's own arguments."""
+    parser: argparse.ArgumentParser = verbs.add_parser(name, help=help, description=description)
+    if shared is not None:
+        shared(parser)
+    parser.add_argument("--json", action="store_true", help=json_help)
+    parser.set_defaults(handler=handler)
+    return parser
+
+
 def add_api_command(
     verbs: Any,
     name: str,
@@ -47,10 +75,15 @@ def add_api_command(
 ) -> argparse.ArgumentParser:
     """A verb that calls the API: ``--json``, the connection flags, ``body`` run by
     :func:`run_api_command`. The caller adds the verb's own arguments."""
-    parser: argparse.ArgumentParser = verbs.add_parser(name, help=help, description=description)
-    parser.add_argument("--json", action="store_true", help=json_help)
+    parser = add_verb(
+        verbs,
+        name,
+        lambda args: run_api_command(args, body),
+        help=help,
+        description=description,
+        json_help=json_help,
+    )
     add_client_arguments(parser)
-    parser.set_defaults(handler=lambda args: run_api_command(args, body))
     return parser
 
 

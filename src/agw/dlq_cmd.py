@@ -14,6 +14,8 @@ import json
 import sys
 from typing import TYPE_CHECKING, Any
 
+from agw.client_cli import add_noun, add_verb
+
 if TYPE_CHECKING:
     from agents.dead_letter_entries import DlqEntry
     from agents.redrive import DeadLetters
@@ -21,41 +23,39 @@ if TYPE_CHECKING:
 
 def register(nouns: Any) -> None:
     """Add the ``dlq`` noun to the top-level ``agw`` subparsers."""
-    parser: argparse.ArgumentParser = nouns.add_parser(
-        "dlq", help="inspect and redrive the dead-letter queue", description=__doc__
+    verbs = add_noun(
+        nouns, "dlq", help="inspect and redrive the dead-letter queue", description=__doc__
     )
-    verbs = parser.add_subparsers(dest="verb", metavar="<verb>", required=True)
 
-    from agw.stack_target import add_target_arguments
-
-    def common(verb: argparse.ArgumentParser) -> None:
-        verb.add_argument("--dlq-url", help="the DLQ (default: $DLQ_URL)")
-        verb.add_argument(
-            "--queue-url", help="the invocation queue (default: $INVOCATION_QUEUE_URL)"
-        )
-        verb.add_argument("--table", help="the invocations table (default: $INVOCATIONS_TABLE)")
-        add_target_arguments(verb)
-        verb.add_argument("--json", action="store_true", help="print JSON")
-
-    listing = verbs.add_parser(
+    listing = add_verb(
+        verbs,
         "list",
+        _list,
+        shared=_locations,
+        json_help="print JSON",
         help="dead letters with error type, age and the invocation's status",
         description="Peek the DLQ (messages are hidden for a few seconds and then released; "
         "nothing is deleted) and show each dead letter with the invocation's current status.",
     )
-    common(listing)
     listing.add_argument("--limit", type=int, default=1000, help="at most this many (1000)")
-    listing.set_defaults(handler=_list)
 
-    show = verbs.add_parser(
-        "show", help="one dead letter and its invocation record", description="Show one entry."
+    show = add_verb(
+        verbs,
+        "show",
+        _show,
+        shared=_locations,
+        json_help="print JSON",
+        help="one dead letter and its invocation record",
+        description="Show one entry.",
     )
-    common(show)
     show.add_argument("id", metavar="ID", help="an invocation id or a DLQ message id")
-    show.set_defaults(handler=_show)
 
-    redrive = verbs.add_parser(
+    redrive = add_verb(
+        verbs,
         "redrive",
+        _redrive,
+        shared=_locations,
+        json_help="print JSON",
         help="run failed invocations again (FAILED -> QUEUED, attempts kept)",
         description="Requeue each invocation (FAILED -> QUEUED) and put it back on the "
         "invocation queue: SQS's message-move task for --all when the endpoint supports it "
@@ -63,26 +63,36 @@ def register(nouns: Any) -> None:
         "needs --force. Poison messages stay (see `agw dlq delete`). Exit status 1 when "
         "something was refused or not found.",
     )
-    common(redrive)
     redrive.add_argument("--all", action="store_true", help="every invocation in the DLQ")
     redrive.add_argument("ids", nargs="*", default=[], metavar="ID", help="invocation ids")
     redrive.add_argument("--force", action="store_true", help="redrive permanent failures too")
     redrive.add_argument(
         "--method", choices=["auto", "move-task", "loop"], default="auto", help="default: auto"
     )
-    redrive.set_defaults(handler=_redrive)
 
-    delete = verbs.add_parser(
+    delete = add_verb(
+        verbs,
         "delete",
+        _delete,
+        shared=_locations,
+        json_help="print JSON",
         help="delete dead letters (poison messages; an invocation's needs --force)",
         description="Delete DLQ messages by message id (or invocation id). Poison and stale "
         "messages go at once; the dead letter of a FAILED/QUEUED/RUNNING invocation needs "
         "--force (it is the only pointer to it in the DLQ).",
     )
-    common(delete)
     delete.add_argument("ids", nargs="+", metavar="ID")
     delete.add_argument("--force", action="store_true")
-    delete.set_defaults(handler=_delete)
+
+
+def _locations(verb: argparse.ArgumentParser) -> None:
+    """Where the DLQ, the queue and the table are (:mod:`agw.stack_target`)."""
+    from agw.stack_target import add_target_arguments
+
+    verb.add_argument("--dlq-url", help="the DLQ (default: $DLQ_URL)")
+    verb.add_argument("--queue-url", help="the invocation queue (default: $INVOCATION_QUEUE_URL)")
+    verb.add_argument("--table", help="the invocations table (default: $INVOCATIONS_TABLE)")
+    add_target_arguments(verb)
 
 
 def _tool(args: argparse.Namespace) -> DeadLetters:

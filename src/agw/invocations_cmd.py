@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import TYPE_CHECKING, Any
 
-from agw.client_cli import add_api_command
+from agw.client_cli import add_api_command, add_noun
 
 if TYPE_CHECKING:
     from agw.client import AgwClient
@@ -16,10 +16,9 @@ STATUSES = ("QUEUED", "RUNNING", "SUCCEEDED", "FAILED", "CANCELLED")
 
 def register(nouns: Any) -> None:
     """Add the ``invocations`` noun to the top-level ``agw`` subparsers."""
-    parser: argparse.ArgumentParser = nouns.add_parser(
-        "invocations", help="list, show and cancel invocations (API)", description=__doc__
+    verbs = add_noun(
+        nouns, "invocations", help="list, show and cancel invocations (API)", description=__doc__
     )
-    verbs = parser.add_subparsers(dest="verb", metavar="<verb>", required=True)
 
     listing = add_api_command(
         verbs,

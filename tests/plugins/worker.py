@@ -15,7 +15,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -23,6 +23,10 @@ from agents import aws, container
 from local.lambda_context import LambdaContext
 from tests.plugins.model import FakeModel
 from tests.plugins.stack import InvocationStack
+
+if TYPE_CHECKING:
+    from agents.records import InvocationRecord
+    from agents.store import InvocationStore
 
 AGENT = "code-reviewer-fast"
 QUEUE_ARN = "arn:aws:sqs:us-east-1:123456789012:agw-invocations"
@@ -67,6 +71,18 @@ def job(marker: str, **extra: Any) -> dict[str, Any]:
 
 def marker() -> str:
     return f"MARK-{uuid.uuid4().hex[:12]}"
+
+
+def queued(store: InvocationStore, text: str, **fields: Any) -> InvocationRecord:
+    """An ASYNC invocation of the fast reviewer for tenant-a, stored QUEUED (input ``text``)."""
+    from agents.records import InvocationMode, InvocationRecord
+
+    fields.setdefault("context", {"language": "python"})
+    return store.create(
+        InvocationRecord.new(
+            tenant="tenant-a", agent=AGENT, input=text, mode=InvocationMode.ASYNC, **fields
+        )
+    )
 
 
 def sqs_record(

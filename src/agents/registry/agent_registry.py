@@ -10,13 +10,7 @@ from typing import TYPE_CHECKING
 
 from agents.container import per_container
 from agents.definitions import AgentDefinition
-from agents.errors import (
-    AgentNotFound,
-    ConfigurationError,
-    DefinitionError,
-    GatewayError,
-    ServiceUnavailable,
-)
+from agents.errors import AgentNotFound, DefinitionError, GatewayError, ServiceUnavailable
 from agents.names import s3_key_for
 from agents.registry.cache import KeyLocks, LatestEntry, RegistryStats
 from agents.registry.pinning import PinnedVersions
@@ -40,8 +34,6 @@ class AgentRegistry:
         *,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        if not bucket:
-            raise ConfigurationError("the agents bucket is not configured (AGENTS_BUCKET)")
         self.ttl_seconds = ttl_seconds
         self.stats = RegistryStats()
         self._clock = clock

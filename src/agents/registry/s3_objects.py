@@ -52,6 +52,8 @@ class DefinitionObjects:
     def __init__(
         self, bucket: str, prefix: str, stats: RegistryStats, s3: S3Client | None = None
     ) -> None:
+        if not bucket:
+            raise ConfigurationError("the agents bucket is not configured (AGENTS_BUCKET)")
         self.bucket = bucket
         self.prefix = prefix
         self.stats = stats

@@ -10,8 +10,8 @@ from aws_lambda_powertools.event_handler.openapi.params import Path
 from agents.api_models import AgentList, AgentView
 from agents.service import get_service
 from handlers.caller import current_tenant
-from handlers.openapi_responses import COMMON_ERRORS, problem_response
-from handlers.routes import new_router
+from handlers.openapi_responses import COMMON_ERRORS
+from handlers.routes import new_router, route_responses
 
 __all__ = ["router"]
 
@@ -35,13 +35,14 @@ def list_agents() -> AgentList:
     "/agents/<name>",
     summary="Read one agent",
     tags=["agents"],
-    responses={
-        **COMMON_ERRORS,
-        200: {"description": "The agent's metadata and contracts."},
-        400: problem_response("Invalid agent name (`invalid-agent-name`)."),
-        404: problem_response("No such agent (`agent-not-found`)."),
-        422: problem_response("The definition does not load (`invalid-definition`)."),
-    },
+    responses=route_responses(
+        {200: "The agent's metadata and contracts."},
+        {
+            400: "Invalid agent name (`invalid-agent-name`).",
+            404: "No such agent (`agent-not-found`).",
+            422: "The definition does not load (`invalid-definition`).",
+        },
+    ),
 )
 def get_agent(name: Annotated[str, Path()]) -> AgentView:
     current_tenant(router)

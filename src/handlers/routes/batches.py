@@ -12,8 +12,7 @@ from agents.service import get_service
 from handlers.api_results import ApiResult
 from handlers.caller import current_tenant
 from handlers.idempotency import answer_once
-from handlers.openapi_responses import BODY_ERRORS, COMMON_ERRORS, problem_response
-from handlers.routes import new_router
+from handlers.routes import new_router, route_responses
 
 __all__ = ["router"]
 
@@ -26,12 +25,7 @@ router = new_router()
     description="One queued invocation per item (SendMessageBatch). 202 with the batch and "
     "each item's invocation id; `GET /batches/{id}` follows progress.",
     tags=["batches"],
-    responses={
-        **COMMON_ERRORS,
-        **BODY_ERRORS,
-        202: {"description": "Queued."},
-        404: problem_response("No such agent."),
-    },
+    responses=route_responses({202: "Queued."}, {404: "No such agent."}, takes_body=True),
     status_code=202,
 )
 def submit_batch(
@@ -64,11 +58,9 @@ def submit_batch(
     description="Counts by status; `done` once every item is terminal; `links.results` lists "
     "the items (`GET /invocations?batch_id=`).",
     tags=["batches"],
-    responses={
-        **COMMON_ERRORS,
-        200: {"description": "The batch."},
-        404: problem_response("No such batch for this caller (`batch-not-found`)."),
-    },
+    responses=route_responses(
+        {200: "The batch."}, {404: "No such batch for this caller (`batch-not-found`)."}
+    ),
 )
 def get_batch(batch_id: Annotated[str, Path()]) -> BatchView:
     return get_service().get_batch(current_tenant(router), batch_id)

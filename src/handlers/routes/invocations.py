@@ -15,8 +15,7 @@ from agents.types import InvocationStatus
 from handlers.api_results import JSON, ApiResult, problem_of
 from handlers.caller import current_request_id, current_tenant, wants_async
 from handlers.idempotency import answer_once
-from handlers.openapi_responses import BODY_ERRORS, COMMON_ERRORS, problem_response
-from handlers.routes import new_router
+from handlers.routes import new_router, route_responses
 
 __all__ = ["router"]
 
@@ -48,18 +47,21 @@ def _invoke_result(result: InvokeResult, *, async_preferred: bool) -> ApiResult:
     "`invocation_id`: 502 model errors, 504 deadline). `Prefer: respond-async` or "
     '`"mode": "async"` queues it: 202 with `Location: /invocations/{id}`.',
     tags=["invocations"],
-    responses={
-        **COMMON_ERRORS,
-        **BODY_ERRORS,
-        200: {"description": "The invocation ran and SUCCEEDED."},
-        202: {
-            "description": "Queued (`Location` names the invocation).",
-            "content": {JSON: {"model": InvocationView}},
+    responses=route_responses(
+        {
+            200: "The invocation ran and SUCCEEDED.",
+            202: {
+                "description": "Queued (`Location` names the invocation).",
+                "content": {JSON: {"model": InvocationView}},
+            },
         },
-        404: problem_response("No such agent (`agent-not-found`)."),
-        502: problem_response("The model failed (`model-error`, `model-unavailable`...)."),
-        504: problem_response("The run did not finish within the API deadline."),
-    },
+        {
+            404: "No such agent (`agent-not-found`).",
+            502: "The model failed (`model-error`, `model-unavailable`...).",
+            504: "The run did not finish within the API deadline.",
+        },
+        takes_body=True,
+    ),
 )
 def invoke_agent(
     name: Annotated[str, Path(description="The agent's name.")],
@@ -105,11 +107,10 @@ def invoke_agent(
     description="Status, input, output (whole, even when stored in S3), contract result, "
     "usage, cost, timings and error.",
     tags=["invocations"],
-    responses={
-        **COMMON_ERRORS,
-        200: {"description": "The invocation."},
-        404: problem_response("No such invocation for this caller (`invocation-not-found`)."),
-    },
+    responses=route_responses(
+        {200: "The invocation."},
+        {404: "No such invocation for this caller (`invocation-not-found`)."},
+    ),
 )
 def get_invocation(invocation_id: Annotated[str, Path()]) -> InvocationView:
     return get_service().get_invocation(current_tenant(router), invocation_id)
@@ -120,13 +121,14 @@ def get_invocation(invocation_id: Annotated[str, Path()]) -> InvocationView:
     summary="List the caller's invocations",
     description="Newest first (oldest first within a batch); payloads left out.",
     tags=["invocations"],
-    responses={
-        **COMMON_ERRORS,
-        200: {"description": "A page of invocations."},
-        400: problem_response("Invalid cursor or agent name (`bad-request`)."),
-        404: problem_response("`batch_id` names no batch of this caller (`batch-not-found`)."),
-        422: problem_response("Invalid query parameter (`validation-error`)."),
-    },
+    responses=route_responses(
+        {200: "A page of invocations."},
+        {
+            400: "Invalid cursor or agent name (`bad-request`).",
+            404: "`batch_id` names no batch of this caller (`batch-not-found`).",
+            422: "Invalid query parameter (`validation-error`).",
+        },
+    ),
 )
 def list_invocations(
     agent: Annotated[str | None, Query(description="Only this agent.")] = None,
@@ -150,14 +152,13 @@ def list_invocations(
     summary="Cancel a queued invocation",
     description="QUEUED -> CANCELLED; the worker skips it. Anything else: 409.",
     tags=["invocations"],
-    responses={
-        **COMMON_ERRORS,
-        200: {"description": "The invocation, CANCELLED."},
-        404: problem_response("No such invocation for this caller."),
-        409: problem_response(
-            "Not QUEUED (`not-cancellable`), or the `Idempotency-Key` is in progress."
-        ),
-    },
+    responses=route_responses(
+        {200: "The invocation, CANCELLED."},
+        {
+            404: "No such invocation for this caller.",
+            409: "Not QUEUED (`not-cancellable`), or the `Idempotency-Key` is in progress.",
+        },
+    ),
 )
 def cancel_invocation(
     invocation_id: Annotated[str, Path()],

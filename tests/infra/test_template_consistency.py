@@ -55,6 +55,10 @@ _BOTH = {
     "OFFLOAD_THRESHOLD_BYTES",
     "LOG_INPUT",
     "DEFINITION_CACHE_TTL_SECONDS",
+    "WORKSPACE_MAX_FILES",
+    "WORKSPACE_MAX_BYTES",
+    "WORKSPACE_MAX_FILE_BYTES",
+    "WORKSPACE_MAX_PATH_CHARS",
 }
 #: Which of config.ENV_VARS each function reads (the rest of ENV_VARS: LOCAL_ONLY).
 NEEDS: dict[str, set[str]] = {

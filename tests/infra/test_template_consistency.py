@@ -461,6 +461,9 @@ def test_bucket_is_private_versioned_tls_only_and_expires_payloads() -> None:
     payloads = rules["expire-offloaded-payloads"]
     assert payloads["Prefix"] == iam_actions.PAYLOAD_PREFIX
     assert payloads["ExpirationInDays"] == {"Ref": "PayloadRetentionDays"}
+    workspaces = rules["expire-uploaded-workspaces"]
+    assert workspaces["Prefix"] == "workspaces/"
+    assert workspaces["ExpirationInDays"] == 1
     assert "NoncurrentVersionExpiration" in rules["expire-noncurrent-versions"]
     assert "Prefix" not in rules["expire-noncurrent-versions"]
 

@@ -44,7 +44,7 @@ def _build_client(service: str) -> Any:
         read_timeout=10,
         max_pool_connections=32,
         # presigned URLs (workspace uploads and results) are SigV4, as AWS requires
-        **({"signature_version": "s3v4"} if service == "s3" else {}),
+        signature_version="s3v4" if service == "s3" else None,
     )
     return boto3.session.Session().client(service, config=config)  # type: ignore[call-overload]
 

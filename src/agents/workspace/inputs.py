@@ -35,12 +35,10 @@ def check_request_workspace(
     *,
     uploads: WorkspaceUploads | None = None,
 ) -> None:
-    """Raise the 4xx a run with these files would fail with (paths, bounds, a missing or
-    oversized upload), before the invocation is written. No AWS call for inline files."""
-    if files is not None:
-        Workspace.from_text_files(files, WorkspaceLimits.from_settings(settings))
-    if workspace_id is not None:
-        _uploads(settings, uploads).check(tenant, workspace_id)
+    """Raise the 4xx a run with these files would fail with, before the invocation is
+    written: paths and bounds of inline files (no AWS call); for an upload, its size
+    (HeadObject) and then every entry of the archive (so a hostile archive writes nothing)."""
+    load_request_workspace(tenant, files, workspace_id, settings, uploads=uploads)
 
 
 def load_request_workspace(

@@ -45,6 +45,10 @@ SAMPLE_ENV: dict[str, str] = {
     "WEB_SEARCH_MAX_USES": "3",
     "WEB_FETCH_MAX_USES": "2",
     "WEB_ALLOWED_DOMAINS": "docs.python.org,example.com",
+    "WORKSPACE_MAX_FILES": "20",
+    "WORKSPACE_MAX_BYTES": "65536",
+    "WORKSPACE_MAX_FILE_BYTES": "4096",
+    "WORKSPACE_MAX_PATH_CHARS": "64",
 }
 #: Variables that cannot be combined with one in SAMPLE_ENV: checked on their own.
 SAMPLE_ALONE = {"WEB_BLOCKED_DOMAINS": "ads.example"}

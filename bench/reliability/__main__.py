@@ -1,4 +1,4 @@
-"""``python -m bench.reliability`` (``make reliability``): run the ten scenarios, print the table.
+"""``python -m bench.reliability`` (``make reliability``): run the scenarios, print the table.
 
     python -m bench.reliability [--only NAME ...] [--scale 1.0] [--json FILE]
 

@@ -1,4 +1,4 @@
-"""The ten scenarios in order, their full sizes, and the table they print."""
+"""The scenarios in order, their full sizes, and the table they print."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from bench.reliability import api_scenarios, fuzz, secrets, worker_scenarios
+from bench.reliability import api_scenarios, fuzz, hostile_workspaces, secrets, worker_scenarios
 from bench.reliability.harness import Harness
 from bench.reliability.outcome import Outcome
 
@@ -67,6 +67,11 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario("limits", "9. Limits", lambda h, s: api_scenarios.limits(_h(h))),
     Scenario(
         "crash-recovery", "10. Crash recovery", lambda h, s: worker_scenarios.crash_recovery(_h(h))
+    ),
+    Scenario(
+        "hostile-workspaces",
+        "11. Hostile workspaces",
+        lambda h, s: hostile_workspaces.hostile_workspaces(_h(h), many_files=_n(100_000, s, 3000)),
     ),
 )
 

@@ -120,6 +120,10 @@ class Settings(BaseSettings):
     web_fetch_max_uses: int = Field(default=5, ge=1, le=50)
     web_allowed_domains: CommaList = ()
     web_blocked_domains: CommaList = ()
+    workspace_max_files: int = Field(default=1000, ge=1)
+    workspace_max_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
+    workspace_max_file_bytes: int = Field(default=2 * 1024 * 1024, ge=1)
+    workspace_max_path_chars: int = Field(default=256, ge=8)
 
     @field_validator("disabled_tools", "web_allowed_domains", "web_blocked_domains", mode="before")
     @classmethod

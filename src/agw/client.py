@@ -178,11 +178,17 @@ class AgwClient:
         version: str | None = None,
         asynchronous: bool = False,
         idempotency_key: str | None = None,
+        files: Mapping[str, str] | None = None,
+        workspace: str | None = None,
     ) -> tuple[int, dict[str, Any]]:
         """``POST /agents/{agent}/invocations``: (status, body); 200 sync, 202 async."""
         body: dict[str, Any] = {"input": text}
         if context:
             body["context"] = dict(context)
+        if files is not None:
+            body["files"] = dict(files)
+        if workspace is not None:
+            body["workspace"] = workspace
         body |= _run_fields(max_tokens, metadata, version)
         headers: dict[str, str] = {}
         if asynchronous:
@@ -193,6 +199,33 @@ class AgwClient:
             "POST", f"/agents/{_segment(agent)}/invocations", json_body=body, headers=headers
         )
         return response.status_code, self._json(response)
+
+    def upload_workspace(self, archive: bytes) -> str:
+        """``POST /workspaces``, then PUT ``archive`` to the presigned URL; the ``ws_...`` id."""
+        import httpx
+
+        created = self._json(self.request("POST", "/workspaces"))
+        if len(archive) > int(created.get("max_bytes") or len(archive)):
+            raise ClientError(
+                f"the workspace archive is {len(archive)} bytes; the limit is "
+                f"{created['max_bytes']}"
+            )
+        try:
+            put = httpx.put(str(created["upload_url"]), content=archive, timeout=60.0)
+        except httpx.TransportError as exc:
+            raise ClientError(f"the workspace upload failed ({exc})") from None
+        if put.status_code >= 300:
+            raise ClientError(f"the workspace upload failed (HTTP {put.status_code})")
+        return str(created["id"])
+
+    def get_result_file(self, invocation_id: str, path: str) -> bytes:
+        """``GET /invocations/{id}/files/{path}``: one changed file's bytes."""
+        route = f"/invocations/{_segment(invocation_id)}/files/{_segment(path)}"
+        return self.request("GET", route, headers={"accept": "*/*"}).content
+
+    def get_result_workspace(self, invocation_id: str) -> dict[str, Any]:
+        """``GET /invocations/{id}/workspace``: ``{"url", "expires_in"}`` of the result zip."""
+        return self._json(self.request("GET", f"/invocations/{_segment(invocation_id)}/workspace"))
 
     def get_invocation(self, invocation_id: str) -> dict[str, Any]:
         return self._json(self.request("GET", f"/invocations/{_segment(invocation_id)}"))

@@ -1,9 +1,13 @@
-"""``agw invoke AGENT "input"``: run an agent through the API (sync, or async with --wait)."""
+"""``agw invoke AGENT "input"``: run an agent through the API (sync, or async with --wait),
+optionally on files (``--files``, ``--workspace``), writing what it changed (``--out``,
+``--patch``)."""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from agw.client_cli import (
@@ -15,6 +19,7 @@ from agw.client_cli import (
     run_api_command,
     run_options,
 )
+from agw.workspace_files import inline_files, write_changed_files, zip_directory
 
 if TYPE_CHECKING:
     from agw.client import AgwClient
@@ -58,6 +63,27 @@ def register(nouns: Any) -> None:
     )
     parser.add_argument("--idempotency-key", metavar="KEY", help="Idempotency-Key header")
     parser.add_argument("--json", action="store_true", help="print the invocation as JSON")
+    files = parser.add_argument_group("workspace")
+    sources = files.add_mutually_exclusive_group()
+    sources.add_argument(
+        "--files",
+        nargs="+",
+        metavar="PATH",
+        help="send these text files (or directories) inline, by their path relative to here",
+    )
+    sources.add_argument(
+        "--workspace",
+        metavar="DIR",
+        help="zip DIR, upload it (POST /workspaces) and run on it",
+    )
+    files.add_argument(
+        "--out", metavar="DIR", help="write the files the run added or modified under DIR"
+    )
+    files.add_argument(
+        "--patch",
+        action="store_true",
+        help="print the run's patch on stdout (the output goes to stderr)",
+    )
     add_client_arguments(parser)
     parser.set_defaults(handler=_handler)
 
@@ -77,6 +103,8 @@ def _handler(args: argparse.Namespace) -> int:
         args.context_pairs = parse_pairs(args.context, "--context")
         args.metadata_pairs = parse_pairs(args.metadata, "--metadata")
         args.text = read_input(args.input)
+        args.inline_files = inline_files(args.files) if args.files else None
+        args.archive = zip_directory(Path(args.workspace)) if args.workspace else None
     except (ValueError, OSError) as exc:
         print(f"agw: error: {exc}", file=sys.stderr)
         return 2
@@ -88,6 +116,7 @@ def _handler(args: argparse.Namespace) -> int:
 def _invoke(client: AgwClient, args: argparse.Namespace) -> int:
     from agw.client_cli import print_json, print_view, render_invocation
 
+    workspace_id = client.upload_workspace(args.archive) if args.archive is not None else None
     status, invocation = client.invoke(
         args.agent,
         args.text,
@@ -95,6 +124,8 @@ def _invoke(client: AgwClient, args: argparse.Namespace) -> int:
         metadata=args.metadata_pairs,
         asynchronous=args.asynchronous,
         idempotency_key=args.idempotency_key,
+        files=args.inline_files,
+        workspace=workspace_id,
         **run_options(args),
     )
     invocation_id = str(invocation.get("id") or invocation.get("invocation_id") or "")
@@ -112,5 +143,13 @@ def _invoke(client: AgwClient, args: argparse.Namespace) -> int:
     if status == 202:
         print(f"queued {invocation_id}; waiting...", file=sys.stderr)
         invocation = client.wait_invocation(invocation_id, timeout_s=args.wait_timeout)
-    print_view(invocation, args.json, render_invocation)
+    if args.patch:
+        with contextlib.redirect_stdout(sys.stderr):
+            print_view(invocation, args.json, render_invocation)
+        sys.stdout.write(str(invocation.get("patch") or ""))
+    else:
+        print_view(invocation, args.json, render_invocation)
+    if args.out and invocation.get("status") == "SUCCEEDED":
+        written = write_changed_files(client, invocation, Path(args.out))
+        print(f"wrote {len(written)} file(s) under {args.out}", file=sys.stderr)
     return 0 if invocation.get("status") == "SUCCEEDED" else 1

@@ -62,6 +62,10 @@ _BOTH = {
     "WEB_FETCH_MAX_USES",
     "WEB_ALLOWED_DOMAINS",
     "WEB_BLOCKED_DOMAINS",
+    "WORKSPACE_MAX_FILES",
+    "WORKSPACE_MAX_BYTES",
+    "WORKSPACE_MAX_FILE_BYTES",
+    "WORKSPACE_MAX_PATH_CHARS",
 }
 #: Which of config.ENV_VARS each function reads (the rest of ENV_VARS: LOCAL_ONLY).
 NEEDS: dict[str, set[str]] = {
@@ -464,6 +468,9 @@ def test_bucket_is_private_versioned_tls_only_and_expires_payloads() -> None:
     payloads = rules["expire-offloaded-payloads"]
     assert payloads["Prefix"] == iam_actions.PAYLOAD_PREFIX
     assert payloads["ExpirationInDays"] == {"Ref": "PayloadRetentionDays"}
+    workspaces = rules["expire-uploaded-workspaces"]
+    assert workspaces["Prefix"] == "workspaces/"
+    assert workspaces["ExpirationInDays"] == 1
     assert "NoncurrentVersionExpiration" in rules["expire-noncurrent-versions"]
     assert "Prefix" not in rules["expire-noncurrent-versions"]
 

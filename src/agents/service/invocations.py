@@ -32,6 +32,7 @@ from agents.records import (
 )
 from agents.service.core import API_RESPONSE_MARGIN_MS, ServiceCore, pinned_version_id
 from agents.types import ErrorInfo, InvocationStatus
+from agents.workspace.inputs import check_request_workspace
 
 if TYPE_CHECKING:
     from agents.executor import ExecutionOutcome
@@ -74,6 +75,7 @@ class InvocationUseCases(ServiceCore):
         """Run ``agent`` inline (sync) or queue it (async). See the module docs."""
         definition = self._load(agent, request.version)
         self._preflight(definition, request.input, request.context, request.max_tokens)
+        check_request_workspace(tenant, request.files, request.workspace, self.settings)
         mode = InvocationMode.ASYNC if asynchronous else InvocationMode.SYNC
         invocation_id = (
             derived_invocation_id("idem", tenant, idempotency_key)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import Any, Literal
+from dataclasses import dataclass, field
+from typing import Any
 
 from agents.prompting import (
     VERDICT_PLACEHOLDER,
@@ -31,6 +31,7 @@ __all__ = [
     "Completion",
     "StopReason",
     "Usage",
+    "account_input",
     "complete",
     "offline_answer",
     "sized_answer",
@@ -44,20 +45,52 @@ OFFLINE_BANNER = (
 #: Characters per streamed text delta (cut back to the last space when there is one).
 DELTA_CHARS = 48
 
-StopReason = Literal["end_turn", "max_tokens", "refusal"]
+#: ``end_turn``, ``max_tokens``, ``refusal``, ``tool_use``, ``pause_turn`` (or a scripted one).
+StopReason = str
 
 
 @dataclass(frozen=True)
 class Usage:
-    """The ``usage`` of one answer, prompt-cache figures included."""
+    """The ``usage`` of one answer, prompt-cache and server-tool figures included."""
 
     input_tokens: int
     output_tokens: int
     cache: CacheOutcome
+    #: ``{"web_search_requests": n, "web_fetch_requests": n}`` when server tools ran.
+    server_tool_use: dict[str, int] | None = None
+    #: A scripted response's own ``usage`` object, answered verbatim.
+    given: dict[str, Any] | None = None
+
+    @classmethod
+    def from_json(cls, usage: dict[str, Any]) -> Usage:
+        """A scripted ``usage`` object (missing counters are 0)."""
+
+        def count(name: str) -> int:
+            value = usage.get(name)
+            return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+        creation = usage.get("cache_creation")
+        one_hour = creation.get("ephemeral_1h_input_tokens") if isinstance(creation, dict) else 0
+        server = usage.get("server_tool_use")
+        return cls(
+            input_tokens=count("input_tokens"),
+            output_tokens=count("output_tokens"),
+            cache=CacheOutcome(
+                read_tokens=count("cache_read_input_tokens"),
+                creation_tokens=count("cache_creation_input_tokens"),
+                creation_1h_tokens=one_hour if isinstance(one_hour, int) else 0,
+            ),
+            server_tool_use=dict(server) if isinstance(server, dict) else None,
+            given=usage,
+        )
 
     def as_json(self) -> dict[str, Any]:
         """The full ``usage`` object of a message (and of ``message_start``)."""
-        return {
+        usage = self._standard_json()
+        return usage | self.given if self.given is not None else usage
+
+    def _standard_json(self) -> dict[str, Any]:
+        usage: dict[str, Any] = {
             "input_tokens": self.input_tokens,
             "cache_creation_input_tokens": self.cache.creation_tokens,
             "cache_read_input_tokens": self.cache.read_tokens,
@@ -70,26 +103,48 @@ class Usage:
             "output_tokens": self.output_tokens,
             "service_tier": "standard",
         }
+        if self.server_tool_use is not None:
+            usage["server_tool_use"] = dict(self.server_tool_use)
+        return usage
 
     def as_delta_json(self) -> dict[str, Any]:
         """The cumulative ``usage`` of a ``message_delta`` event."""
-        return {
+        usage: dict[str, Any] = {
             "input_tokens": self.input_tokens,
             "cache_creation_input_tokens": self.cache.creation_tokens,
             "cache_read_input_tokens": self.cache.read_tokens,
             "output_tokens": self.output_tokens,
         }
+        if self.server_tool_use is not None:
+            usage["server_tool_use"] = dict(self.server_tool_use)
+        return usage
 
 
 @dataclass(frozen=True)
 class Completion:
     """One answer of the offline model, before it is framed as JSON or SSE."""
 
-    text: str
+    #: The message's content blocks (``text``, ``tool_use``, ``server_tool_use``, ...).
+    content: list[dict[str, Any]]
     stop_reason: StopReason
     stop_details: dict[str, Any] | None
     usage: Usage
     repair_turn: bool
+    #: Extra top-level fields of a scripted response (``container``, ...), answered as given.
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def text(self) -> str:
+        """The text blocks joined."""
+        return "".join(str(b.get("text", "")) for b in self.content if b.get("type") == "text")
+
+
+def account_input(body: dict[str, Any], cache: PromptCache) -> tuple[int, CacheOutcome]:
+    """The request's uncached input tokens and its prompt-cache outcome (read and written)."""
+    pieces = prompt_pieces(body)
+    total_input = REQUEST_OVERHEAD_TOKENS + sum(tokens for _, tokens, _ in pieces)
+    cached = cache.account(str(body["model"]), pieces)
+    return total_input - cached.read_tokens - cached.creation_tokens, cached
 
 
 def complete(
@@ -101,10 +156,7 @@ def complete(
     output_chars: int | None = None,
 ) -> Completion:
     """Answer a valid request; ``refusal``, ``omit_sections``, ``output_chars`` shape it."""
-    pieces = prompt_pieces(body)
-    total_input = REQUEST_OVERHEAD_TOKENS + sum(tokens for _, tokens, _ in pieces)
-    cached = cache.account(str(body["model"]), pieces)
-    input_tokens = total_input - cached.read_tokens - cached.creation_tokens
+    input_tokens, cached = account_input(body, cache)
 
     stop_reason: StopReason
     stop_details: dict[str, Any] | None = None
@@ -126,7 +178,7 @@ def complete(
         input_tokens=input_tokens, output_tokens=max(1, estimate_tokens(text)), cache=cached
     )
     return Completion(
-        text=text,
+        content=[{"type": "text", "text": text}],
         stop_reason=stop_reason,
         stop_details=stop_details,
         usage=usage,

@@ -1,4 +1,4 @@
-"""The ``/_fake/*`` control endpoints: faults, stats, the request log, resets, health."""
+"""The ``/_fake/*`` control endpoints: faults, scripts, stats, the request log, resets, health."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from pydantic import ValidationError
 from local.fake_anthropic.faults import FaultSpec
 from local.fake_anthropic.protocol import Exchange, error_body
 from local.fake_anthropic.router import Router
+from local.fake_anthropic.script import ScriptBody
 from local.fake_anthropic.state import FakeModelState
 from local.fake_anthropic.stats import REQUEST_LOG_SIZE
 
@@ -22,7 +23,11 @@ def health(state: FakeModelState, exchange: Exchange) -> None:
 
 @router.route("GET", "/_fake/stats")
 def get_stats(state: FakeModelState, exchange: Exchange) -> None:
-    exchange.send_json(200, state.stats.snapshot() | {"cache_entries": len(state.cache)})
+    exchange.send_json(
+        200,
+        state.stats.snapshot()
+        | {"cache_entries": len(state.cache), "script_remaining": len(state.script)},
+    )
 
 
 @router.route("POST", "/_fake/stats/reset")
@@ -41,14 +46,43 @@ def add_fault(state: FakeModelState, exchange: Exchange) -> None:
     try:
         spec = FaultSpec.model_validate_json(exchange.body or b"{}")
     except ValidationError as exc:
-        message = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or 'body'}: {err['msg']}"
-            for err in exc.errors()
-        )
-        exchange.send_json(400, error_body(400, f"invalid fault spec: {message}"))
+        exchange.send_json(400, error_body(400, f"invalid fault spec: {_errors(exc)}"))
         return
     state.faults.add(spec)
     exchange.send_json(200, {"active": state.faults.active()})
+
+
+def _errors(exc: ValidationError) -> str:
+    return "; ".join(
+        f"{'.'.join(str(p) for p in err['loc']) or 'body'}: {err['msg']}" for err in exc.errors()
+    )
+
+
+def _script_status(state: FakeModelState) -> dict[str, int]:
+    return {"script_remaining": len(state.script), "script_consumed": state.script.consumed}
+
+
+@router.route("POST", "/_fake/script")
+def add_script(state: FakeModelState, exchange: Exchange) -> None:
+    """Queue ``{"responses": [...]}`` behind any responses already queued."""
+    try:
+        script = ScriptBody.model_validate_json(exchange.body or b"{}")
+    except ValidationError as exc:
+        exchange.send_json(400, error_body(400, f"invalid script: {_errors(exc)}"))
+        return
+    state.script.extend(script.responses)
+    exchange.send_json(200, _script_status(state))
+
+
+@router.route("DELETE", "/_fake/script")
+def clear_script(state: FakeModelState, exchange: Exchange) -> None:
+    state.script.clear()
+    exchange.send_json(200, _script_status(state))
+
+
+@router.route("GET", "/_fake/script")
+def get_script(state: FakeModelState, exchange: Exchange) -> None:
+    exchange.send_json(200, _script_status(state))
 
 
 @router.route("GET", "/_fake/requests")

@@ -1,15 +1,18 @@
-"""``POST /v1/messages``: auth and validation, the fault plan, then JSON or an SSE stream."""
+"""``POST /v1/messages``: auth and validation, the fault plan, a scripted or offline answer, then
+JSON or an SSE stream."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-from local.fake_anthropic.answer import Completion, complete, text_deltas
+from local.fake_anthropic.answer import Completion, complete
 from local.fake_anthropic.faults import CallPlan
+from local.fake_anthropic.framing import message_json, stream_events
 from local.fake_anthropic.protocol import Exchange, default_error_message, error_body
 from local.fake_anthropic.request import validate_request
 from local.fake_anthropic.router import Router
+from local.fake_anthropic.script import scripted_completion
 from local.fake_anthropic.state import FakeModelState
 
 __all__ = ["router"]
@@ -62,13 +65,17 @@ def create_message(state: FakeModelState, exchange: Exchange) -> None:
         _send_error(state, exchange, record, plan.status, message, extra_headers=extra)
         return
 
-    completion = complete(
-        body,
-        state.cache,
-        refusal=plan.refusal,
-        omit_sections=plan.omit_sections,
-        output_chars=plan.output_chars,
-    )
+    scripted = state.script.pop()
+    if scripted is not None:
+        completion = scripted_completion(scripted, body, state.cache)
+    else:
+        completion = complete(
+            body,
+            state.cache,
+            refusal=plan.refusal,
+            omit_sections=plan.omit_sections,
+            output_chars=plan.output_chars,
+        )
     state.stats.count_completion(completion)
     message_id = f"msg_fake_{record['seq']:06d}"
     record["status"] = 200
@@ -85,7 +92,7 @@ def create_message(state: FakeModelState, exchange: Exchange) -> None:
         )
     else:
         exchange.send_json(
-            200, _message_json(message_id, model, completion), {"request-id": record["request_id"]}
+            200, message_json(message_id, model, completion), {"request-id": record["request_id"]}
         )
 
 
@@ -107,20 +114,6 @@ def _send_error(
     )
 
 
-def _message_json(message_id: str, model: str, completion: Completion) -> dict[str, Any]:
-    return {
-        "id": message_id,
-        "type": "message",
-        "role": "assistant",
-        "model": model,
-        "content": [{"type": "text", "text": completion.text}],
-        "stop_reason": completion.stop_reason,
-        "stop_sequence": None,
-        "stop_details": completion.stop_details,
-        "usage": completion.usage.as_json(),
-    }
-
-
 def _stream_message(
     state: FakeModelState,
     exchange: Exchange,
@@ -131,61 +124,21 @@ def _stream_message(
     model: str,
     completion: Completion,
 ) -> None:
-    """The SDK's event order: message_start, block start, ping, deltas, stops (see docs)."""
+    """Send ``framing.stream_events``; a ``cut_stream`` fault drops the connection mid-way."""
     exchange.start_event_stream({"request-id": record["request_id"]})
-    start_usage = {**completion.usage.as_json(), "output_tokens": 1}
-    exchange.send_event(
-        "message_start",
-        {
-            "type": "message_start",
-            "message": {
-                "id": message_id,
-                "type": "message",
-                "role": "assistant",
-                "model": model,
-                "content": [],
-                "stop_reason": None,
-                "stop_sequence": None,
-                "usage": start_usage,
-            },
-        },
-    )
-    exchange.send_event(
-        "content_block_start",
-        {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
-    )
-    exchange.send_event("ping", {"type": "ping"})
-    for number, piece in enumerate(text_deltas(completion.text)):
-        if plan.cut_after_deltas is not None and number >= plan.cut_after_deltas:
-            # Close mid-stream: no terminating chunk, no message_stop.
-            state.stats.count_cut_stream()
-            record["cut"] = True
-            exchange.drop_connection()
-            return
-        delay = plan.delta_delay_s or state.delta_delay_s
-        if delay and state.stopping.wait(delay):
-            exchange.drop_connection()
-            return
-        exchange.send_event(
-            "content_block_delta",
-            {
-                "type": "content_block_delta",
-                "index": 0,
-                "delta": {"type": "text_delta", "text": piece},
-            },
-        )
-    exchange.send_event("content_block_stop", {"type": "content_block_stop", "index": 0})
-    exchange.send_event(
-        "message_delta",
-        {
-            "type": "message_delta",
-            "delta": {
-                "stop_reason": completion.stop_reason,
-                "stop_sequence": None,
-                "stop_details": completion.stop_details,
-            },
-            "usage": completion.usage.as_delta_json(),
-        },
-    )
-    exchange.send_event("message_stop", {"type": "message_stop"})
+    deltas = 0
+    for event in stream_events(message_id, model, completion):
+        if event.delta:
+            if plan.cut_after_deltas is not None and deltas >= plan.cut_after_deltas:
+                # Close mid-stream: no terminating chunk, no message_stop.
+                state.stats.count_cut_stream()
+                record["cut"] = True
+                exchange.drop_connection()
+                return
+            deltas += 1
+            delay = plan.delta_delay_s or state.delta_delay_s
+            if delay and state.stopping.wait(delay):
+                exchange.drop_connection()
+                return
+        exchange.send_event(event.name, event.payload)
     exchange.end_event_stream()

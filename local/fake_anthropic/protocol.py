@@ -124,7 +124,7 @@ def _no_dispatch(exchange: Exchange) -> None:
 
 
 class FakeHttpServer(ThreadingHTTPServer):
-    """Threaded HTTP/1.1 server handing every GET and POST to ``dispatch``."""
+    """Threaded HTTP/1.1 server handing every GET, POST and DELETE to ``dispatch``."""
 
     daemon_threads = True
     #: listen() backlog (socketserver's default of 5 resets bursts of concurrent callers).
@@ -167,3 +167,8 @@ class _RequestHandler(BaseHTTPRequestHandler):
         length = int(self.headers.get("content-length") or 0)
         body = self.rfile.read(length) if length > 0 else b""
         self.server.dispatch(Exchange(self, "POST", body))
+
+    def do_DELETE(self) -> None:
+        length = int(self.headers.get("content-length") or 0)
+        body = self.rfile.read(length) if length > 0 else b""
+        self.server.dispatch(Exchange(self, "DELETE", body))

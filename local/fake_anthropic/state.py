@@ -1,4 +1,4 @@
-"""What the fake remembers between calls: faults, stats, the prompt cache, the request log."""
+"""What the fake remembers between calls: faults, the script, stats, the prompt cache, requests."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from local.fake_anthropic.prompt_cache import (
     DEFAULT_MIN_CACHEABLE_TOKENS,
     PromptCache,
 )
+from local.fake_anthropic.script import ScriptQueue
 from local.fake_anthropic.stats import RequestLog, Stats
 
 __all__ = ["FakeModelState"]
@@ -32,6 +33,8 @@ class FakeModelState:
         self.stats = Stats()
         self.cache = PromptCache(ttl_s=cache_ttl_s, min_tokens=min_cacheable_tokens)
         self.requests = RequestLog()
+        #: Responses queued by ``POST /_fake/script``, answered before the offline model's.
+        self.script = ScriptQueue()
         #: Set while the server stops: injected waits end early.
         self.stopping = threading.Event()
 
@@ -40,6 +43,7 @@ class FakeModelState:
         self.stats.reset()
         self.cache.clear()
         self.requests.clear()
+        self.script.clear()
 
     def record_request(self, body: Any, streaming: bool) -> dict[str, Any]:
         return self.requests.record(body, streaming)

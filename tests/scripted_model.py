@@ -1,20 +1,14 @@
-"""A scripted Messages API on loopback for the tool-loop tests: it streams queued response
-objects exactly (text, ``tool_use`` and server-tool blocks), in order, and records every
-request body. Stands in until the fake's ``POST /_fake/script`` (issue #14 part F) lands."""
+"""Scripted model answers for the tool-loop tests, over the fake Messages API's
+``POST /_fake/script`` (real SDK, real HTTP, real streams), and builders of response objects."""
 
 from __future__ import annotations
 
-import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
 
-from local.runtime import patched_environ
-
-_ENV = ("ANTHROPIC_BASE_URL", "ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN")
+from tests.plugins.model import FakeModel
 
 
 def message(
@@ -22,16 +16,14 @@ def message(
     stop_reason: str = "end_turn",
     input_tokens: int = 100,
     output_tokens: int = 20,
-    cache_read: int = 0,
-    cache_write: int = 0,
     server_tool_use: dict[str, int] | None = None,
 ) -> dict[str, Any]:
     """A Messages API response object."""
     usage: dict[str, Any] = {
         "input_tokens": input_tokens,
         "output_tokens": output_tokens,
-        "cache_read_input_tokens": cache_read,
-        "cache_creation_input_tokens": cache_write,
+        "cache_read_input_tokens": 0,
+        "cache_creation_input_tokens": 0,
     }
     if server_tool_use:
         usage["server_tool_use"] = server_tool_use
@@ -47,122 +39,29 @@ def tool_use(tool_id: str, name: str, **tool_input: Any) -> dict[str, Any]:
 
 
 class ScriptedModel:
-    """The queue of responses and the log of request bodies (thread-safe)."""
+    """The fake with a script: queue responses, read the request bodies it received."""
 
-    def __init__(self) -> None:
-        self.responses: list[dict[str, Any]] = []
-        self.requests: list[dict[str, Any]] = []
-        self.headers: list[dict[str, str]] = []
-        self.lock = threading.Lock()
-        self.url = ""
+    def __init__(self, fake: FakeModel) -> None:
+        self.fake = fake
 
     def script(self, *responses: dict[str, Any]) -> None:
-        with self.lock:
-            self.responses.extend(responses)
+        self.fake._call("POST", "/_fake/script", {"responses": list(responses)})
 
-    def next_response(self, body: dict[str, Any], headers: dict[str, str]) -> dict[str, Any]:
-        with self.lock:
-            self.requests.append(body)
-            self.headers.append(headers)
-            if not self.responses:
-                return message(text("script exhausted"))
-            return self.responses.pop(0)
+    @property
+    def requests(self) -> list[dict[str, Any]]:
+        return [entry["body"] for entry in self.fake.requests(limit=100)]
 
-
-def _events(response: dict[str, Any], model: str) -> Iterator[tuple[str, dict[str, Any]]]:
-    usage = response["usage"]
-    yield (
-        "message_start",
-        {
-            "type": "message_start",
-            "message": {
-                "id": "msg_scripted",
-                "type": "message",
-                "role": "assistant",
-                "model": model,
-                "content": [],
-                "stop_reason": None,
-                "stop_sequence": None,
-                "usage": {**usage, "output_tokens": 1},
-            },
-        },
-    )
-    for index, block in enumerate(response["content"]):
-        kind = block["type"]
-        start = dict(block)
-        if kind == "text":
-            start["text"] = ""
-        elif kind in {"tool_use", "server_tool_use", "mcp_tool_use"}:
-            start["input"] = {}
-        yield (
-            "content_block_start",
-            {"type": "content_block_start", "index": index, "content_block": start},
-        )
-        if kind == "text":
-            delta = {"type": "text_delta", "text": block["text"]}
-            yield (
-                "content_block_delta",
-                {"type": "content_block_delta", "index": index, "delta": delta},
-            )
-        elif kind in {"tool_use", "server_tool_use", "mcp_tool_use"}:
-            delta = {"type": "input_json_delta", "partial_json": json.dumps(block["input"])}
-            yield (
-                "content_block_delta",
-                {"type": "content_block_delta", "index": index, "delta": delta},
-            )
-        yield "content_block_stop", {"type": "content_block_stop", "index": index}
-    yield (
-        "message_delta",
-        {
-            "type": "message_delta",
-            "delta": {"stop_reason": response["stop_reason"], "stop_sequence": None},
-            "usage": usage,
-        },
-    )
-    yield "message_stop", {"type": "message_stop"}
-
-
-def _handler(state: ScriptedModel) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def log_message(self, format: str, *args: Any) -> None:
-            return
-
-        def do_POST(self) -> None:
-            length = int(self.headers.get("content-length") or 0)
-            body = json.loads(self.rfile.read(length) or b"{}")
-            response = state.next_response(body, {k.lower(): v for k, v in self.headers.items()})
-            payload = b"".join(
-                f"event: {name}\ndata: {json.dumps(data)}\n\n".encode()
-                for name, data in _events(response, str(body.get("model", "")))
-            )
-            self.send_response(200)
-            self.send_header("content-type", "text/event-stream")
-            self.send_header("content-length", str(len(payload)))
-            self.send_header("request-id", "req_scripted")
-            self.end_headers()
-            self.wfile.write(payload)
-
-    return Handler
+    def last_headers(self) -> dict[str, str]:
+        found: dict[str, str] = self.fake.stats()["last_headers"]
+        return found
 
 
 @pytest.fixture
-def scripted_model() -> Iterator[ScriptedModel]:
-    """A running scripted Messages API; the SDK and the runner's client point at it."""
-    from agents.runner import get_runner
-
-    state = ScriptedModel()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    state.url = f"http://127.0.0.1:{server.server_address[1]}"
-    env = {"ANTHROPIC_BASE_URL": state.url, "ANTHROPIC_API_KEY": "sk-ant-test-SCRIPTED"}
-    with patched_environ(env, unset=_ENV):
-        get_runner.clear()
-        try:
-            yield state
-        finally:
-            get_runner.clear()
-            server.shutdown()
-            server.server_close()
+def scripted_model(fake_model: FakeModel) -> Iterator[ScriptedModel]:
+    """The fake Messages API with an empty script (cleared again afterwards)."""
+    handle = ScriptedModel(fake_model)
+    handle.fake._call("DELETE", "/_fake/script")
+    try:
+        yield handle
+    finally:
+        handle.fake._call("DELETE", "/_fake/script")

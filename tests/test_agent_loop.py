@@ -319,5 +319,5 @@ def test_a_final_answer_missing_its_contract_gets_one_repair_turn(
 def test_betas_send_the_run_through_the_beta_endpoint(scripted_model: ScriptedModel) -> None:
     scripted_model.script(message(text(FINAL)))
     run(plan=Plan(betas=["mcp-client-2025-04-04"]))
-    assert "mcp-client-2025-04-04" in scripted_model.headers[0]["anthropic-beta"]
+    assert "mcp-client-2025-04-04" in scripted_model.last_headers()["anthropic-beta"]
     assert "betas" not in scripted_model.requests[0]

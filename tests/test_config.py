@@ -23,6 +23,7 @@ SAMPLE_ENV: dict[str, str] = {
     "MODEL_PRICES": json.dumps({"claude-x": {"input": 1.0, "output": 2.0}}),
     "DEFAULT_MAX_TOKENS": "1024",
     "MAX_TOKENS_LIMIT": "64000",
+    "MAX_TURNS": "40",
     "RETENTION_DAYS": "7",
     "ANTHROPIC_API_KEY_SECRET": "anthropic/key",
     "ANTHROPIC_API_KEY": "sk-ant-sample",

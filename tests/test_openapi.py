@@ -21,6 +21,7 @@ ROUTES = {
     ("get", "/invocations/{invocation_id}"),
     ("get", "/invocations"),
     ("post", "/invocations/{invocation_id}/cancel"),
+    ("get", "/invocations/{invocation_id}/transcript"),
     ("post", "/batches"),
     ("get", "/batches/{batch_id}"),
     ("get", "/agents"),

@@ -62,6 +62,8 @@ class Settings(BaseSettings):
     model_prices: dict[str, dict[str, float]] = Field(default_factory=dict)
     default_max_tokens: int = Field(default=4096, ge=1)
     max_tokens_limit: int = Field(default=32000, ge=1)
+    #: A tool run's turns when neither the request nor the definition says (``max_turns``).
+    max_turns: int = Field(default=25, ge=1)
     retention_days: int = Field(default=30, ge=1)
     anthropic_api_key_secret: str = ""
     anthropic_api_key: str = Field(default="", repr=False)

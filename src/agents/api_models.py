@@ -10,12 +10,20 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 from agents.contracts import InputContract, OutputContract
 from agents.errors import InvalidIdempotencyKey
 from agents.records import InvocationMode, InvocationView
 from agents.types import InvocationStatus
+from agents.workspace.uploads import WORKSPACE_ID_PATTERN
 
 __all__ = [
     "API_TITLE",
@@ -169,8 +177,25 @@ class InvokeRequest(_Request):
         description="Stop a tool run once its estimated cost reaches this (`stop_reason: "
         "max_cost`).",
     )
+    files: dict[str, str] | None = Field(
+        default=None,
+        description="Inline workspace: relative path -> UTF-8 text (within `MAX_REQUEST_BYTES` "
+        "and the workspace limits). Not together with `workspace`.",
+    )
+    workspace: str | None = Field(
+        default=None,
+        pattern=WORKSPACE_ID_PATTERN,
+        description="An uploaded workspace (`ws_...` from `POST /workspaces`). "
+        "Not together with `files`.",
+    )
 
     _metadata = field_validator("metadata")(check_metadata)
+
+    @model_validator(mode="after")
+    def _one_workspace(self) -> InvokeRequest:
+        if self.files is not None and self.workspace is not None:
+            raise ValueError("give `files` or `workspace`, not both")
+        return self
 
 
 class Transcript(BaseModel):

@@ -43,6 +43,8 @@ def _build_client(service: str) -> Any:
         connect_timeout=2,
         read_timeout=10,
         max_pool_connections=32,
+        # presigned URLs (workspace uploads and results) are SigV4, as AWS requires
+        signature_version="s3v4" if service == "s3" else None,
     )
     return boto3.session.Session().client(service, config=config)  # type: ignore[call-overload]
 

@@ -78,6 +78,10 @@ class Settings(BaseSettings):
     definition_cache_ttl_seconds: float = Field(default=60.0, ge=0)
     batch_max_items: int = Field(default=500, ge=1)
     worker_concurrency: int = Field(default=10, ge=1)
+    workspace_max_files: int = Field(default=1000, ge=1)
+    workspace_max_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
+    workspace_max_file_bytes: int = Field(default=2 * 1024 * 1024, ge=1)
+    workspace_max_path_chars: int = Field(default=256, ge=8)
 
     @field_validator("log_input", mode="before")
     @classmethod

@@ -192,6 +192,27 @@ class InputContractError(
         self.problems = problems
 
 
+class WorkspaceError(
+    GatewayError, error_type="workspace-invalid", title="Invalid workspace", status=422
+):
+    """The invocation's files or archive are rejected (nothing was written)."""
+
+
+class WorkspacePathError(WorkspaceError):
+    """A workspace path that is absolute, has ``..``, NUL, ``\\``, ``~``, is empty or too long."""
+
+
+class WorkspaceLimitExceeded(
+    WorkspaceError, error_type="workspace-too-large", title="Workspace too large", status=413
+):
+    """A workspace over its file count, total, per-file or path-length bounds."""
+
+
+class WorkspaceNotFound(NotFound, error_type="workspace-not-found", title="Workspace not found"):
+    """No uploaded archive for this ``ws_...`` id and caller (not created, not uploaded yet,
+    or expired)."""
+
+
 class MalformedMessage(
     GatewayError, error_type="malformed-message", title="Malformed queue message", status=400
 ):

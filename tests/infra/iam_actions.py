@@ -25,6 +25,7 @@ class Call(NamedTuple):
 BUCKET = "<AgentsBucket>"
 AGENT_OBJECTS = "<AgentsBucket>/agents/*"
 PAYLOAD_OBJECTS = "<AgentsBucket>/payloads/*"
+WORKSPACE_OBJECTS = "<AgentsBucket>/workspaces/*"
 INVOCATIONS = "<InvocationsTable>"
 INVOCATION_INDEXES = "<InvocationsTable>/index/*"
 IDEMPOTENCY = "<IdempotencyTable>"
@@ -78,6 +79,13 @@ CALLS: dict[str, tuple[Call, ...]] = {
         *(c._replace(resource=c.resource.format(fn="ApiFunction")) for c in _PLATFORM),
         *_CORE,
         Call("sqs:SendMessage", QUEUE, "enqueue async runs and batches (also SendMessageBatch)"),
+        # agents.workspace.uploads: presigned PUT (signed with this role), HeadObject, load
+        Call(
+            "s3:PutObject", WORKSPACE_OBJECTS, "workspaces: presign an upload, stage inline files"
+        ),
+        Call(
+            "s3:GetObject", WORKSPACE_OBJECTS, "workspaces: check (HeadObject) and load an upload"
+        ),
     ),
     "WorkerFunction": (
         *(c._replace(resource=c.resource.format(fn="WorkerFunction")) for c in _PLATFORM),
@@ -87,6 +95,7 @@ CALLS: dict[str, tuple[Call, ...]] = {
         Call("sqs:DeleteMessage", QUEUE, "event source mapping: delete processed messages"),
         Call("sqs:GetQueueAttributes", QUEUE, "event source mapping: queue attributes"),
         Call("sqs:ChangeMessageVisibility", QUEUE, "worker: back off a retryable record"),
+        Call("s3:GetObject", WORKSPACE_OBJECTS, "workspaces: load the run's uploaded archive"),
     ),
 }
 

@@ -56,6 +56,10 @@ _BOTH = {
     "OFFLOAD_THRESHOLD_BYTES",
     "LOG_INPUT",
     "DEFINITION_CACHE_TTL_SECONDS",
+    "WORKSPACE_MAX_FILES",
+    "WORKSPACE_MAX_BYTES",
+    "WORKSPACE_MAX_FILE_BYTES",
+    "WORKSPACE_MAX_PATH_CHARS",
 }
 #: Which of config.ENV_VARS each function reads (the rest of ENV_VARS: LOCAL_ONLY).
 NEEDS: dict[str, set[str]] = {
@@ -458,6 +462,9 @@ def test_bucket_is_private_versioned_tls_only_and_expires_payloads() -> None:
     payloads = rules["expire-offloaded-payloads"]
     assert payloads["Prefix"] == iam_actions.PAYLOAD_PREFIX
     assert payloads["ExpirationInDays"] == {"Ref": "PayloadRetentionDays"}
+    workspaces = rules["expire-uploaded-workspaces"]
+    assert workspaces["Prefix"] == "workspaces/"
+    assert workspaces["ExpirationInDays"] == 1
     assert "NoncurrentVersionExpiration" in rules["expire-noncurrent-versions"]
     assert "Prefix" not in rules["expire-noncurrent-versions"]
 

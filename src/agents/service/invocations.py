@@ -32,6 +32,7 @@ from agents.records import (
 )
 from agents.service.core import API_RESPONSE_MARGIN_MS, ServiceCore, pinned_version_id
 from agents.types import ErrorInfo, InvocationStatus
+from agents.workspace.inputs import check_request_workspace
 
 if TYPE_CHECKING:
     from agents.executor import ExecutionOutcome
@@ -77,6 +78,7 @@ class InvocationUseCases(ServiceCore):
         from agents.tool_runs import check_tenant_budget
 
         check_tenant_budget(tenant)
+        check_request_workspace(tenant, request.files, request.workspace, self.settings)
         mode = InvocationMode.ASYNC if asynchronous else InvocationMode.SYNC
         invocation_id = (
             derived_invocation_id("idem", tenant, idempotency_key)
@@ -95,6 +97,8 @@ class InvocationUseCases(ServiceCore):
             max_turns=request.max_turns,
             max_tool_calls=request.max_tool_calls,
             max_cost_usd=request.max_cost_usd,
+            files=request.files,
+            workspace=request.workspace,
             metadata=dict(request.metadata),
             idempotency_key=idempotency_key,
             agent_version=request.version,

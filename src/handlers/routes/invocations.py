@@ -7,8 +7,10 @@ from urllib.parse import unquote
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Header, Path, Query
+from pydantic import BaseModel, Field
 
 from agents.api_models import InvocationList, InvocationView, InvokeRequest, Transcript
+from agents.config import get_settings
 from agents.problems import retry_headers
 from agents.service import InvokeResult, get_service
 from agents.types import InvocationStatus
@@ -186,3 +188,68 @@ def cancel_invocation(
         return ApiResult(200, view.model_dump(mode="json"), ref_kind="invocation", ref_id=view.id)
 
     return answer_once(router, tenant, idempotency_key, ("cancel", invocation_id), run)
+
+
+# --- the run's workspace (issue #14 W) --------------------------------------------------
+
+
+class WorkspaceLink(BaseModel):
+    """``GET /invocations/{id}/workspace``: where to download the result."""
+
+    url: str = Field(description="Presigned S3 GET of the whole workspace as a zip.")
+    expires_in: int = Field(description="Seconds the URL stays valid.")
+
+
+def _result_location(invocation_id: str) -> tuple[str, str]:
+    """The tenant's invocation must exist (404 otherwise): its payload bucket and prefix."""
+    get_service().get_invocation(current_tenant(router), invocation_id, include_input=False)
+    settings = get_settings()
+    return settings.effective_payload_bucket, settings.payload_prefix
+
+
+@router.get(
+    "/invocations/<invocation_id>/files/<path>",
+    summary="One file the run changed",
+    description="The current content of an added or modified file (`files_changed`). "
+    "`path` is the file's workspace path, URL-encoded (`src%2Fapp.py`). Text as "
+    "`text/plain; charset=utf-8`, anything else as `application/octet-stream`.",
+    tags=["invocations"],
+    responses={
+        **COMMON_ERRORS,
+        200: {"description": "The file's bytes."},
+        404: problem_response("No such invocation for this caller, or no such changed file."),
+    },
+)
+def get_result_file(
+    invocation_id: Annotated[str, Path()],
+    path: Annotated[str, Path(description="The workspace path, URL-encoded.")],
+) -> Response[bytes]:
+    from agents.workspace.diff import is_binary_content
+    from agents.workspace.limits import WorkspaceLimits
+    from agents.workspace.results import read_result_file
+
+    bucket, prefix = _result_location(invocation_id)
+    limits = WorkspaceLimits.from_settings(get_settings())
+    data = read_result_file(bucket, invocation_id, unquote(path), limits, prefix=prefix)
+    if is_binary_content(data):
+        return Response(200, "application/octet-stream", data)
+    return Response(200, "text/plain; charset=utf-8", data.decode())  # type: ignore[arg-type]
+
+
+@router.get(
+    "/invocations/<invocation_id>/workspace",
+    summary="The run's whole workspace",
+    description="A presigned URL of the workspace after the run, as a zip.",
+    tags=["invocations"],
+    responses={
+        **COMMON_ERRORS,
+        200: {"description": "The download URL."},
+        404: problem_response("No such invocation for this caller, or it ran without files."),
+    },
+)
+def get_result_workspace(invocation_id: Annotated[str, Path()]) -> WorkspaceLink:
+    from agents.workspace.results import RESULT_URL_EXPIRES_S, presigned_result_zip
+
+    bucket, prefix = _result_location(invocation_id)
+    url = presigned_result_zip(bucket, invocation_id, prefix=prefix)
+    return WorkspaceLink(url=url, expires_in=RESULT_URL_EXPIRES_S)

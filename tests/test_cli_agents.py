@@ -32,6 +32,8 @@ def test_lint_flagship_and_corpus_exit_zero(capsys: pytest.CaptureFixture[str]) 
     code = main(["agents", "lint", str(folder / "backend-engineer-python.md"), str(folder)])
     out = capsys.readouterr().out
     assert code == 0, out
+    # Tool warnings (Bash with CODE_EXECUTION off...) are tests/tools/test_plan.py's subject.
+    out = "\n".join(line for line in out.splitlines() if ": warning: tools: " not in line)
     volt = str(folder / "voltagent-gdpr-ccpa-compliance.md")
     assert f"{volt}:3: warning: invalid YAML: the value of 'description'" in out
     assert ": error:" not in out

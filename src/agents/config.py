@@ -10,13 +10,21 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
     EnvSettingsSource,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     SettingsError,
@@ -26,7 +34,15 @@ from pydantic_settings.sources.utils import parse_env_vars
 from agents.container import per_container
 from agents.errors import ConfigurationError
 
-__all__ = ["ENV_VARS", "REQUIRED_IN_AWS", "ConfigError", "Settings", "get_settings"]
+__all__ = [
+    "ENV_VARS",
+    "MCP_TOKEN_SECRET_PREFIX",
+    "REQUIRED_IN_AWS",
+    "ConfigError",
+    "McpServerSetting",
+    "Settings",
+    "get_settings",
+]
 
 #: Variables every deployed function needs (the rest have defaults).
 REQUIRED_IN_AWS: frozenset[str] = frozenset(
@@ -36,6 +52,24 @@ REQUIRED_IN_AWS: frozenset[str] = frozenset(
 
 class ConfigError(ConfigurationError, RuntimeError):
     """The environment does not describe a usable configuration (``configuration-error``)."""
+
+
+#: MCP token secrets live under this name prefix (the functions' IAM reads only these).
+MCP_TOKEN_SECRET_PREFIX = "agent-gateway/mcp/"  # noqa: S105 - a name prefix, not a secret
+
+
+class McpServerSetting(BaseModel):
+    """One entry of ``MCP_SERVERS``: an MCP server the deployment lets agents use."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    url: str = Field(pattern=r"^https://[^\s]+$")
+    #: Secrets Manager secret holding the server's bearer token ("" = no token).
+    token_secret: str = Field(default="", pattern=r"^(agent-gateway/mcp/[A-Za-z0-9/_+=.@-]+)?$")
+
+
+#: A comma-separated environment value read as a tuple of names.
+CommaList = Annotated[tuple[str, ...], NoDecode]
 
 
 class Settings(BaseSettings):
@@ -82,8 +116,34 @@ class Settings(BaseSettings):
     workspace_max_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
     workspace_max_file_bytes: int = Field(default=2 * 1024 * 1024, ge=1)
     workspace_max_path_chars: int = Field(default=256, ge=8)
+    # --- tools (docs/tools.md) ---
+    disabled_tools: CommaList = ()
+    code_execution: bool = False
+    mcp_servers: dict[
+        Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")], McpServerSetting
+    ] = Field(default_factory=dict)
+    web_search_max_uses: int = Field(default=5, ge=1, le=50)
+    web_fetch_max_uses: int = Field(default=5, ge=1, le=50)
+    web_allowed_domains: CommaList = ()
+    web_blocked_domains: CommaList = ()
 
-    @field_validator("log_input", mode="before")
+    @field_validator("disabled_tools", "web_allowed_domains", "web_blocked_domains", mode="before")
+    @classmethod
+    def _comma_list(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return tuple(item.strip() for item in value.split(",") if item.strip())
+        return value
+
+    @model_validator(mode="after")
+    def _one_domain_list(self) -> Settings:
+        if self.web_allowed_domains and self.web_blocked_domains:
+            raise ValueError(
+                "set WEB_ALLOWED_DOMAINS or WEB_BLOCKED_DOMAINS, not both (Anthropic's web "
+                "tools take one of them)"
+            )
+        return self
+
+    @field_validator("log_input", "code_execution", mode="before")
     @classmethod
     def _boolish(cls, value: Any) -> Any:
         if isinstance(value, str):

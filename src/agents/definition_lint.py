@@ -5,7 +5,8 @@ parse (bad YAML, lost line breaks, missing name, bad regex in a contract...).
 Warnings: the lenient YAML fallback was needed, a ``required_when`` condition
 is not understood (the section is then optional), the model alias does not
 resolve, the file name differs from the agent name, an empty description or
-body, two files with the same agent name (an error for push).
+body, two files with the same agent name (an error for push), a ``tools`` entry
+that a run will not offer in this configuration (docs/tools.md).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from agents.definitions import (
 )
 from agents.errors import DefinitionError, UnknownModel
 from agents.model_aliases import resolve_model
+from agents.tools.plan import tool_choices
 
 Severity = Literal["error", "warning"]
 
@@ -181,6 +183,17 @@ def lint_file(path: Path, settings: Settings) -> LintedFile:
                 "set MODEL_ALIASES to map it, or use a known alias; it fails at run time",
             )
         )
+    for choice in tool_choices(definition, settings, has_files=True):
+        if choice.reason is not None:
+            item.findings.append(
+                Finding(
+                    shown,
+                    definition.line_of("tools"),
+                    "warning",
+                    f"tools: {choice.name} will not be offered: {choice.reason}",
+                    "runs list it under tools_unavailable; see docs/tools.md",
+                )
+            )
     stem = _file_stem(path)
     if stem not in (definition.name, definition.name.replace(":", "-")):
         item.findings.append(

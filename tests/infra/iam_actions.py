@@ -35,6 +35,9 @@ SECRET = (
     "arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>"
     ":secret:<AnthropicApiKeySecretName>-??????"
 )
+MCP_TOKENS = (
+    "arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:agent-gateway/mcp/*"
+)
 
 #: S3 prefixes the policies are scoped to; the functions' AGENTS_PREFIX/PAYLOAD_PREFIX
 #: environment must agree (checked).
@@ -71,6 +74,8 @@ _CORE = (
     Call("sqs:SendMessage", DLQ, "DLQ message for a FAILED invocation (also SendMessageBatch)"),
     # agents.secrets: Powertools parameters get_secret, cached
     Call("secretsmanager:GetSecretValue", SECRET, "the Anthropic API key"),
+    # agents.tools.server_tools.read_secret: MCP_SERVERS bearer tokens (config prefix)
+    Call("secretsmanager:GetSecretValue", MCP_TOKENS, "MCP connector tokens"),
 )
 
 #: logical id of the function -> every call its role must allow, and nothing more.

@@ -60,6 +60,13 @@ _BOTH = {
     "WORKSPACE_MAX_BYTES",
     "WORKSPACE_MAX_FILE_BYTES",
     "WORKSPACE_MAX_PATH_CHARS",
+    "DISABLED_TOOLS",
+    "CODE_EXECUTION",
+    "MCP_SERVERS",
+    "WEB_SEARCH_MAX_USES",
+    "WEB_FETCH_MAX_USES",
+    "WEB_ALLOWED_DOMAINS",
+    "WEB_BLOCKED_DOMAINS",
 }
 #: Which of config.ENV_VARS each function reads (the rest of ENV_VARS: LOCAL_ONLY).
 NEEDS: dict[str, set[str]] = {

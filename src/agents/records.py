@@ -233,6 +233,8 @@ class ToolRunOutcome(BaseModel):
     tools_unavailable: list[str] = Field(default_factory=list)
     files_changed: list[dict[str, Any]] = Field(default_factory=list)
     patch: str | None = None
+    #: Where a large patch was already written (``save_result``); ``patch`` is then None.
+    patch_ref: str | None = None
     #: The turns (``TurnRecord`` dumps), stored in S3 and pointed to by ``transcript_ref``.
     transcript: list[dict[str, Any]] = Field(default_factory=list)
 

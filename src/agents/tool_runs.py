@@ -1,9 +1,8 @@
 """A tool run for the executor: its budgets, the tenant's spend cap around each turn, the tool
 plan and workspace of a record, and the fields its result adds to the record.
 
-``agents.tools`` (the plan, the client tools), ``agents.workspace`` and
-``agents.tenants.budget`` are imported when used; without the tenants module there is no
-tenant budget (``docs/runner.md``, "The tool loop")."""
+``agents.tenants.budget`` is imported when used; without it there is no tenant budget
+(``docs/runner.md``, "The tool loop")."""
 
 from __future__ import annotations
 
@@ -19,7 +18,8 @@ if TYPE_CHECKING:
     from agents.definitions import AgentDefinition
     from agents.records import InvocationRecord
     from agents.runner import AgentRunResult, RunBudgets, TurnRecord
-    from agents.runner.client_tools import ToolPlanLike
+    from agents.tools.plan import ToolPlan
+    from agents.workspace import Workspace
 
 __all__ = [
     "ToolRunSetup",
@@ -98,8 +98,8 @@ def budgets_for(
 class ToolRunSetup:
     """The plan of a run and, when the request carried files, its workspace."""
 
-    plan: ToolPlanLike
-    workspace: Any
+    plan: ToolPlan
+    workspace: Workspace | None
     offers_tools: bool
 
 
@@ -107,19 +107,15 @@ def prepare_tool_run(
     record: InvocationRecord, definition: AgentDefinition, settings: Settings
 ) -> ToolRunSetup | None:
     """The tool plan of ``definition`` for ``record`` and the workspace of its files (None:
-    a single call, as before tools: no tools named and no files, or no ``agents.tools``)."""
-    if not definition.tools and record.files is None:
+    a single call, as before tools: no tools named and no files)."""
+    if not definition.tools and record.files is None and record.workspace is None:
         return None
-    tools = _optional_module("agents.tools")
-    if tools is None:
-        return None
-    workspace = None
-    if record.files is not None:
-        ws = importlib.import_module("agents.workspace")
-        limits = ws.WorkspaceLimits.from_settings(settings)
-        workspace = ws.Workspace.from_text_files(record.files, limits)
-    plan = tools.plan_tools(definition, has_files=workspace is not None, settings=settings)
-    return ToolRunSetup(plan=plan, workspace=workspace, offers_tools=bool(plan.offers_tools))
+    from agents.tools.plan import plan_tools
+    from agents.workspace.inputs import load_request_workspace
+
+    workspace = load_request_workspace(record.tenant, record.files, record.workspace, settings)
+    plan = plan_tools(definition, has_files=workspace is not None, settings=settings)
+    return ToolRunSetup(plan=plan, workspace=workspace, offers_tools=plan.offers_tools)
 
 
 def tool_run_outcome(
@@ -127,16 +123,17 @@ def tool_run_outcome(
 ) -> ToolRunOutcome:
     """The record fields of a run: the loop's figures (``result``; None for a single call
     that offered no tools) and the workspace's changes, saved to S3 when there are any."""
+    from agents.workspace.results import save_result
+
     workspace = setup.workspace
     files_changed: list[dict[str, Any]] = []
-    patch = None
+    patch = patch_ref = None
     if workspace is not None:
         changes = workspace.changes()
         files_changed = [change.model_dump(mode="json") for change in changes]
         if changes:
-            patch = workspace.patch() or None
-            results = importlib.import_module("agents.workspace.results")
-            results.save_result(store_bucket, invocation_id, workspace)
+            saved = save_result(store_bucket, invocation_id, workspace)
+            patch, patch_ref = saved.patch or None, saved.patch_ref
     if result is None:
         return ToolRunOutcome(
             turns=None, tools_unavailable=list(setup.plan.unavailable), files_changed=files_changed
@@ -147,5 +144,6 @@ def tool_run_outcome(
         tools_unavailable=result.tools_unavailable,
         files_changed=files_changed,
         patch=patch,
+        patch_ref=patch_ref,
         transcript=[turn.model_dump(mode="json") for turn in result.transcript],
     )

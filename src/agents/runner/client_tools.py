@@ -5,12 +5,14 @@ and :func:`run_tool_calls`, which runs independent calls concurrently and answer
 from __future__ import annotations
 
 import concurrent.futures
-import importlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from agents.observability import logger
+
+if TYPE_CHECKING:
+    from agents.tools import WorkspaceFiles
 
 __all__ = [
     "WRITE_TOOLS",
@@ -56,11 +58,12 @@ class ClientToolbox(Protocol):
 class _WorkspaceToolbox:
     """The plan's client tools of ``agents.tools`` over one workspace and one tool session."""
 
-    def __init__(self, workspace: Any, offered: Sequence[str]) -> None:
-        self._tools = importlib.import_module("agents.tools")
+    def __init__(self, workspace: WorkspaceFiles | None, offered: Sequence[str]) -> None:
+        from agents.tools import ToolSession
+
         self._workspace = workspace
         self._offered = frozenset(offered)
-        self._session = self._tools.ToolSession()
+        self._session = ToolSession()
 
     def run(self, name: str, tool_input: Mapping[str, Any]) -> ToolCallResult:
         if name not in self._offered:
@@ -69,12 +72,13 @@ class _WorkspaceToolbox:
             return ToolCallResult(
                 "<tool_use_error>This run has no workspace</tool_use_error>", True
             )
-        tool = self._tools.client_tool(name)
-        result = self._tools.run_client_tool(tool, self._workspace, tool_input, self._session)
-        return ToolCallResult(str(result.content), bool(result.is_error))
+        from agents.tools import client_tool, run_client_tool
+
+        result = run_client_tool(client_tool(name), self._workspace, tool_input, self._session)
+        return ToolCallResult(result.content, result.is_error)
 
 
-def workspace_toolbox(workspace: Any, plan: ToolPlanLike) -> ClientToolbox:
+def workspace_toolbox(workspace: WorkspaceFiles | None, plan: ToolPlanLike) -> ClientToolbox:
     """The default toolbox: ``plan.client_tools`` over ``workspace`` (None: every call errs)."""
     return _WorkspaceToolbox(workspace, plan.client_tools)
 

@@ -93,7 +93,9 @@ class PayloadOffload:
             fields["turns"] = run.turns
         if run.transcript:
             fields["transcript_ref"] = self.write_transcript(invocation_id, run.transcript)
-        if run.patch:
+        if run.patch_ref:
+            fields["patch_ref"] = run.patch_ref
+        elif run.patch:
             patch_ref = self.offload_patch(invocation_id, run.patch)
             fields["patch_ref" if patch_ref else "patch"] = patch_ref or run.patch
         return fields

@@ -6,14 +6,24 @@ import json
 import os
 import secrets
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
 from local.dev_file import DevFile, DevFileModel, DevFileResources
 from local.invoke import OFFLINE_API_KEY
 
-__all__ = ["DEMO_INPUT", "FLAGSHIP_AGENT", "DevInfo", "generate_api_key"]
+__all__ = [
+    "DEMO_INPUT",
+    "FLAGSHIP_AGENT",
+    "TOOL_DEMO_AGENT",
+    "TOOL_DEMO_ENABLED",
+    "TOOL_DEMO_FILES",
+    "TOOL_DEMO_INPUT",
+    "DevInfo",
+    "generate_api_key",
+    "tool_demo_body",
+]
 
 #: The agent ``agw dev`` demonstrates and its curl example invokes.
 FLAGSHIP_AGENT = "backend-engineer-python"
@@ -21,6 +31,31 @@ DEMO_INPUT = (
     "Add a GET /health endpoint to a FastAPI service that reports the database "
     "connection status, with a pytest test."
 )
+
+#: The tool run ``agw dev`` demonstrates: an agent that acts on files (issue 14).
+TOOL_DEMO_AGENT = "python-fixer"
+TOOL_DEMO_INPUT = "mean() in stats.py crashes on an empty list; make it return 0.0 instead."
+TOOL_DEMO_FILES: dict[str, str] = {
+    "stats.py": (
+        '"""Small statistics helpers."""\n'
+        "\n"
+        "\n"
+        "def mean(values: list[float]) -> float:\n"
+        "    # TODO: an empty list raises ZeroDivisionError\n"
+        "    return sum(values) / len(values)\n"
+    ),
+    "test_stats.py": (
+        "from stats import mean\n\n\ndef test_mean() -> None:\n    assert mean([1.0, 3.0]) == 2.0\n"
+    ),
+}
+#: Off until the request field ``files`` and the tool loop are merged (issue 14, W and L);
+#: ``agw dev``'s demo then also POSTs :func:`tool_demo_body` to ``TOOL_DEMO_AGENT``.
+TOOL_DEMO_ENABLED = False
+
+
+def tool_demo_body() -> dict[str, Any]:
+    """The invocation body of the tool demo: the task and its files."""
+    return {"input": TOOL_DEMO_INPUT, "files": dict(TOOL_DEMO_FILES)}
 
 
 def generate_api_key() -> str:
@@ -89,9 +124,18 @@ class DevInfo(BaseModel):
             environment=dict(self.environment),
         )
 
-    def curl_invoke(self, agent: str = FLAGSHIP_AGENT, text: str | None = None) -> str:
-        """A ready-to-paste curl for a synchronous invocation of ``agent``."""
-        body = json.dumps({"input": text or DEMO_INPUT})
+    def curl_invoke(
+        self,
+        agent: str = FLAGSHIP_AGENT,
+        text: str | None = None,
+        *,
+        files: dict[str, str] | None = None,
+    ) -> str:
+        """A ready-to-paste curl for a synchronous invocation of ``agent`` (with ``files``)."""
+        payload: dict[str, Any] = {"input": text or DEMO_INPUT}
+        if files is not None:
+            payload["files"] = files
+        body = json.dumps(payload)
         quoted = "'" + body.replace("'", "'\\''") + "'"
         return (
             f"curl -sS {self.api_url}/agents/{agent}/invocations \\\n"

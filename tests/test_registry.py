@@ -93,13 +93,13 @@ def test_list(reg: AgentRegistry, agents_bucket: str) -> None:
     s3.put_object(Bucket=agents_bucket, Key="agents/Bad Name.md", Body=b"---\nname: x\n---\n")
     _put(agents_bucket, "broken", "no frontmatter")
     names = [d.name for d in reg.list()]
-    assert names == ["backend-engineer-python", "code-reviewer-fast"]
+    assert names == ["backend-engineer-python", "code-reviewer-fast", "python-fixer"]
     definitions, errors = reg.scan()
     assert [d.name for d in definitions] == names
     assert len(errors) == 1
     assert isinstance(errors[0], DefinitionError)
     assert "broken" in errors[0].path
-    assert reg.names() == ["backend-engineer-python", "broken", "code-reviewer-fast"]
+    assert reg.names() == ["backend-engineer-python", "broken", "code-reviewer-fast", "python-fixer"]
 
 
 def test_cache_hit_within_ttl_makes_no_s3_call(

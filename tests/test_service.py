@@ -192,7 +192,7 @@ def test_invalid_definition_is_422_naming_the_file_and_line(
     assert failure.extra["path"] == "broken.md"  # the file, not the bucket or key
     assert "s3://" not in json.dumps(failure.extra) + failure.detail
     listing = service.list_agents()
-    assert [a.name for a in listing.items] == ["backend-engineer-python", AGENT]
+    assert [a.name for a in listing.items] == ["backend-engineer-python", AGENT, "python-fixer"]
     (invalid,) = listing.invalid
     assert invalid.name == "broken"
     assert invalid.error_type == "invalid-definition"

@@ -99,7 +99,12 @@ def test_list(reg: AgentRegistry, agents_bucket: str) -> None:
     assert len(errors) == 1
     assert isinstance(errors[0], DefinitionError)
     assert "broken" in errors[0].path
-    assert reg.names() == ["backend-engineer-python", "broken", "code-reviewer-fast", "python-fixer"]
+    assert reg.names() == [
+        "backend-engineer-python",
+        "broken",
+        "code-reviewer-fast",
+        "python-fixer",
+    ]
 
 
 def test_cache_hit_within_ttl_makes_no_s3_call(

@@ -39,7 +39,8 @@ def test_python_fixer_acts_on_its_files_offline(
     assert result.failure is None, result.failure
     view = service.get_invocation(TENANT_A, result.invocation.id)
     assert view.status is InvocationStatus.SUCCEEDED
-    assert view.turns is not None and view.turns >= 3
+    assert view.turns is not None
+    assert view.turns >= 3
     assert {"Read", "Edit"} <= set(view.tool_calls)
     assert view.files_changed
     assert view.patch

@@ -23,6 +23,7 @@ SAMPLE_ENV: dict[str, str] = {
     "MODEL_PRICES": json.dumps({"claude-x": {"input": 1.0, "output": 2.0}}),
     "DEFAULT_MAX_TOKENS": "1024",
     "MAX_TOKENS_LIMIT": "64000",
+    "MAX_TURNS": "40",
     "RETENTION_DAYS": "7",
     "ANTHROPIC_API_KEY_SECRET": "anthropic/key",
     "ANTHROPIC_API_KEY": "sk-ant-sample",
@@ -37,6 +38,10 @@ SAMPLE_ENV: dict[str, str] = {
     "DEFINITION_CACHE_TTL_SECONDS": "2.5",
     "BATCH_MAX_ITEMS": "50",
     "WORKER_CONCURRENCY": "4",
+    "WORKSPACE_MAX_FILES": "20",
+    "WORKSPACE_MAX_BYTES": "65536",
+    "WORKSPACE_MAX_FILE_BYTES": "4096",
+    "WORKSPACE_MAX_PATH_CHARS": "64",
     "DISABLED_TOOLS": "WebSearch, Bash",
     "CODE_EXECUTION": "true",
     "MCP_SERVERS": json.dumps(
@@ -45,10 +50,6 @@ SAMPLE_ENV: dict[str, str] = {
     "WEB_SEARCH_MAX_USES": "3",
     "WEB_FETCH_MAX_USES": "2",
     "WEB_ALLOWED_DOMAINS": "docs.python.org,example.com",
-    "WORKSPACE_MAX_FILES": "20",
-    "WORKSPACE_MAX_BYTES": "65536",
-    "WORKSPACE_MAX_FILE_BYTES": "4096",
-    "WORKSPACE_MAX_PATH_CHARS": "64",
 }
 #: Variables that cannot be combined with one in SAMPLE_ENV: checked on their own.
 SAMPLE_ALONE = {"WEB_BLOCKED_DOMAINS": "ads.example"}

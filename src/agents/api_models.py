@@ -47,6 +47,7 @@ __all__ = [
     "InvokeRequest",
     "Problem",
     "StatusCounts",
+    "Transcript",
     "check_metadata",
     "normalize_idempotency_key",
 ]
@@ -62,6 +63,8 @@ MAX_METADATA_ENTRIES = 32
 MAX_METADATA_KEY_CHARS = 128
 MAX_METADATA_VALUE_CHARS = 1024
 MAX_INVOCATION_CONTEXT_CHARS = 256
+#: The largest ``max_turns`` a request may ask for.
+MAX_TURNS_LIMIT = 200
 
 #: The caller's workflow (``ring:dev-refactor``): printable ASCII, no leading or trailing
 #: space, 1 to 256 characters. Output sections may be required only in one context.
@@ -155,6 +158,25 @@ class InvokeRequest(_Request):
         default=None,
         description="`async` queues the run (same as the `Prefer: respond-async` header).",
     )
+    max_turns: int | None = Field(
+        default=None,
+        ge=1,
+        le=MAX_TURNS_LIMIT,
+        description="A tool run's model calls at most (default: the definition's `maxTurns`, "
+        "else the deployment's `MAX_TURNS`). Reaching it ends the run with "
+        "`stop_reason: max_turns`, the work so far kept.",
+    )
+    max_tool_calls: int | None = Field(
+        default=None,
+        ge=0,
+        description="A tool run's client tool calls at most (`stop_reason: max_tool_calls`).",
+    )
+    max_cost_usd: float | None = Field(
+        default=None,
+        gt=0,
+        description="Stop a tool run once its estimated cost reaches this (`stop_reason: "
+        "max_cost`).",
+    )
     files: dict[str, str] | None = Field(
         default=None,
         description="Inline workspace: relative path -> UTF-8 text (within `MAX_REQUEST_BYTES` "
@@ -174,6 +196,16 @@ class InvokeRequest(_Request):
         if self.files is not None and self.workspace is not None:
             raise ValueError("give `files` or `workspace`, not both")
         return self
+
+
+class Transcript(BaseModel):
+    """``GET /invocations/{id}/transcript``: every turn of a tool run (empty for one call)."""
+
+    invocation_id: str
+    turns: list[dict[str, Any]] = Field(
+        description="Per model call: `turn`, `assistant` (content blocks), `tool_calls` "
+        "(`id`, `name`, `input`, `result` truncated, `is_error`), `usage`, `stop_reason`."
+    )
 
 
 class BatchItem(_Request):

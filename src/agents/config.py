@@ -96,6 +96,8 @@ class Settings(BaseSettings):
     model_prices: dict[str, dict[str, float]] = Field(default_factory=dict)
     default_max_tokens: int = Field(default=4096, ge=1)
     max_tokens_limit: int = Field(default=32000, ge=1)
+    #: A tool run's turns when neither the request nor the definition says (``max_turns``).
+    max_turns: int = Field(default=25, ge=1)
     retention_days: int = Field(default=30, ge=1)
     anthropic_api_key_secret: str = ""
     anthropic_api_key: str = Field(default="", repr=False)
@@ -110,6 +112,10 @@ class Settings(BaseSettings):
     definition_cache_ttl_seconds: float = Field(default=60.0, ge=0)
     batch_max_items: int = Field(default=500, ge=1)
     worker_concurrency: int = Field(default=10, ge=1)
+    workspace_max_files: int = Field(default=1000, ge=1)
+    workspace_max_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
+    workspace_max_file_bytes: int = Field(default=2 * 1024 * 1024, ge=1)
+    workspace_max_path_chars: int = Field(default=256, ge=8)
     # --- tools (docs/tools.md) ---
     disabled_tools: CommaList = ()
     code_execution: bool = False
@@ -120,10 +126,6 @@ class Settings(BaseSettings):
     web_fetch_max_uses: int = Field(default=5, ge=1, le=50)
     web_allowed_domains: CommaList = ()
     web_blocked_domains: CommaList = ()
-    workspace_max_files: int = Field(default=1000, ge=1)
-    workspace_max_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
-    workspace_max_file_bytes: int = Field(default=2 * 1024 * 1024, ge=1)
-    workspace_max_path_chars: int = Field(default=256, ge=8)
 
     @field_validator("disabled_tools", "web_allowed_domains", "web_blocked_domains", mode="before")
     @classmethod

@@ -36,7 +36,7 @@ from agents.errors import (
     ServiceUnavailable,
 )
 from agents.observability import count_failure, log_keys, logger, metrics
-from agents.records import InvocationRecord
+from agents.records import InvocationRecord, ToolRunOutcome
 from agents.types import ErrorInfo, InvocationStatus
 
 if TYPE_CHECKING:
@@ -122,14 +122,14 @@ def execute(
         metrics.add_metric(name="Invocations", unit=MetricUnit.Count, value=1)
         logger.info("invocation started")
         try:
-            result, definition = _run(record, store, registry, runner, deadline)
+            result, definition, tool_run = _run(record, store, registry, runner, deadline)
         except GatewayError as exc:
             return _failed_attempt(store, record, owner, exc, gives_up=gives_up)
         except Exception as exc:  # noqa: BLE001 - the record must end FAILED, not stuck RUNNING
             logger.exception("unexpected error while running the invocation")
             internal = GatewayError(f"internal error while running the invocation ({exc!r})")
             return _failed_attempt(store, record, owner, internal, gives_up=gives_up)
-        return _succeeded(store, record, owner, result, definition)
+        return _succeeded(store, record, owner, result, definition, tool_run=tool_run)
 
 
 # --- steps ------------------------------------------------------------------------------
@@ -141,8 +141,15 @@ def _run(
     registry: AgentRegistry | None,
     runner: Runner | None,
     deadline: Deadline,
-) -> tuple[RunResult, AgentDefinition]:
+) -> tuple[RunResult, AgentDefinition, ToolRunOutcome | None]:
     from agents.config import get_settings
+    from agents.tool_runs import (
+        budgets_for,
+        check_tenant_budget,
+        prepare_tool_run,
+        tenant_turn_hooks,
+        tool_run_outcome,
+    )
 
     if registry is None:
         from agents.registry import get_registry
@@ -158,6 +165,32 @@ def _run(
     definition = registry.get(
         record.agent, version=record.agent_version, version_id=record.agent_version_id
     )
+    settings = get_settings()
+    setup = prepare_tool_run(record, definition, settings)
+    if setup is not None and setup.offers_tools:
+        before_turn, after_turn = tenant_turn_hooks(record.tenant)
+        agent_result = runner.run_agent(
+            definition,
+            record.input or "",
+            context=record.context,
+            invocation_context=record.invocation_context,
+            max_tokens=record.max_tokens,
+            deadline=deadline,
+            metadata=record.metadata,
+            workspace=setup.workspace,
+            plan=setup.plan,
+            budgets=budgets_for(record, definition, settings),
+            before_turn=before_turn,
+            after_turn=after_turn,
+        )
+        outcome = tool_run_outcome(
+            agent_result,
+            setup,
+            store_bucket=store.payload_bucket,
+            invocation_id=record.id,
+        )
+        return agent_result, definition, outcome
+    check_tenant_budget(record.tenant)
     result = runner.run(
         definition,
         record.input or "",
@@ -167,7 +200,17 @@ def _run(
         deadline=deadline,
         metadata=record.metadata,
     )
-    return result, definition
+    _, after_turn = tenant_turn_hooks(record.tenant)
+    if after_turn is not None:
+        from agents.runner import TurnRecord
+
+        after_turn(TurnRecord(turn=1, assistant=[], usage=result.usage), result.cost_usd)
+    if setup is None:
+        return result, definition, None
+    outcome = tool_run_outcome(
+        None, setup, store_bucket=store.payload_bucket, invocation_id=record.id
+    )
+    return result, definition, outcome
 
 
 def _succeeded(
@@ -176,6 +219,8 @@ def _succeeded(
     owner: str,
     result: RunResult,
     definition: AgentDefinition,
+    *,
+    tool_run: ToolRunOutcome | None = None,
 ) -> ExecutionOutcome:
     source = definition.source
     try:
@@ -194,6 +239,7 @@ def _succeeded(
             agent_version=definition.version,
             agent_etag=source.etag if source else None,
             agent_version_id=source.version_id if source else None,
+            tool_run=tool_run,
         )
     except Conflict as exc:
         logger.warning("lease lost before the result was recorded; the new owner finishes it")

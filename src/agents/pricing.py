@@ -10,7 +10,9 @@ out. A model in neither is priced by its family word (``opus``, ``sonnet``,
 :data:`DEFAULT_PRICE` (the most expensive row), so an estimate errs high, never low.
 
 Cache writes are priced at the 5-minute rate (the runner only uses 5-minute
-ephemeral breakpoints).
+ephemeral breakpoints). Server-tool requests add :data:`SERVER_TOOL_FEES` (USD per
+request, by the ``usage.server_tool_use`` key: web search is $10 per 1,000 searches;
+web fetch has no fee beyond its tokens).
 """
 
 from __future__ import annotations
@@ -29,10 +31,12 @@ __all__ = [
     "DEFAULT_PRICE",
     "FAMILY_PRICES",
     "PRICES",
+    "SERVER_TOOL_FEES",
     "ModelPrice",
     "PriceSource",
     "estimate_cost",
     "price_for",
+    "server_tool_fees",
 ]
 
 _PER_TOKEN = 1 / 1_000_000
@@ -142,7 +146,22 @@ def price_for(model: str, settings: Settings | None = None) -> tuple[ModelPrice,
     return DEFAULT_PRICE, "default"
 
 
+#: USD per server-tool request, keyed like ``Usage.server_tool_use`` (unknown kinds: no fee).
+SERVER_TOOL_FEES: dict[str, float] = {
+    "web_search_requests": 10 / 1000,
+    "web_fetch_requests": 0.0,
+}
+
+
+def server_tool_fees(usage: Usage) -> float:
+    """USD of the server-tool requests in ``usage``."""
+    return sum(
+        SERVER_TOOL_FEES.get(kind, 0.0) * count for kind, count in usage.server_tool_use.items()
+    )
+
+
 def estimate_cost(model: str, usage: Usage, settings: Settings | None = None) -> float:
-    """Estimated USD cost of ``usage`` on ``model`` (cache reads and writes included)."""
+    """Estimated USD cost of ``usage`` on ``model`` (cache reads and writes and server-tool
+    fees included)."""
     price, _ = price_for(model, settings)
-    return round(price.cost(usage), 8)
+    return round(price.cost(usage) + server_tool_fees(usage), 8)

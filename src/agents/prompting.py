@@ -32,6 +32,8 @@ VERDICT_PLACEHOLDER = "<VERDICT>"
 HEADING_KEY = "heading: "
 HEADING_PATTERN_KEY = "heading-pattern: "
 VERDICTS_KEY = "verdicts: "
+#: The line naming the tools the run offers (tool runs only).
+TOOLS_KEY = "tools you have: "
 VERDICT_LINE_KEY = "verdict line: "
 VERDICT_SEPARATOR = " | "
 
@@ -150,9 +152,14 @@ class ContractInstruction:
 
 
 def build_contract_instruction(
-    contract: _OutputContract, prompt: str, invocation_context: str | None = None
+    contract: _OutputContract,
+    prompt: str,
+    invocation_context: str | None = None,
+    *,
+    tools: Sequence[str] = (),
 ) -> str | None:
-    """The system block stating ``contract`` for this request (None: nothing to state)."""
+    """The system block stating ``contract`` for this request (None: nothing to state);
+    ``tools``: the tools the run offers, named so the answer reports only what they did."""
     sections: Sequence[_Section] = contract.sections_for(prompt, invocation_context)
     verdicts = [str(value) for value in contract.verdict_values]
     if not sections and not verdicts:
@@ -180,6 +187,11 @@ def build_contract_instruction(
         lines.append(
             f"Write exactly one of the verdicts in place of {VERDICT_PLACEHOLDER}; "
             "use no other verdict."
+        )
+    if tools:
+        lines.append(
+            f"{TOOLS_KEY}{', '.join(tools)}. Use them to do the work before you answer; "
+            "report only changes you made with them."
         )
     lines.append(CONTRACT_CLOSE)
     return "\n".join(lines)

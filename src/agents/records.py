@@ -105,6 +105,10 @@ class InvocationFields(BaseModel):
     #: The caller's workflow (``InvokeRequest.invocation_context``).
     invocation_context: str | None = None
     max_tokens: int | None = None
+    #: The run's budgets as the request gave them (None: the definition's or the default).
+    max_turns: int | None = None
+    max_tool_calls: int | None = None
+    max_cost_usd: float | None = None
     output: str | None = None
     stop_reason: str | None = None
     incomplete: bool = False
@@ -114,6 +118,18 @@ class InvocationFields(BaseModel):
     cost_usd: float = 0.0
     attempts: int = 0
     timings: Timings | None = None
+    #: Model calls of a tool run (None: a single-call run).
+    turns: int | None = None
+    #: Tool calls of a tool run, by tool name (server tools included).
+    tool_calls: dict[str, int] = Field(default_factory=dict)
+    #: Tools the definition names that the run did not offer.
+    tools_unavailable: list[str] = Field(default_factory=list)
+    #: ``{path, change: added|modified|deleted, bytes}`` per file the run changed.
+    files_changed: list[dict[str, Any]] = Field(default_factory=list)
+    #: Unified diff against the input files (None when offloaded and not hydrated, or none).
+    patch: str | None = None
+    #: Where the run's transcript is stored (``GET /invocations/{id}/transcript`` reads it).
+    transcript_ref: str | None = None
     #: The failure that ended the invocation (status FAILED only).
     error: ErrorInfo | None = None
     #: The last transient failure (release) or the failure before a redrive.
@@ -137,6 +153,11 @@ class InvocationRecord(InvocationFields):
     input_ref: str | None = None
     context_ref: str | None = None
     output_ref: str | None = None
+    patch_ref: str | None = None
+    #: The request's workspace: inline files (``files_ref`` when offloaded) or an upload id.
+    files: dict[str, str] | None = None
+    files_ref: str | None = None
+    workspace: str | None = None
     lease_owner: str | None = None
     #: Epoch seconds.
     lease_expires_at: float | None = None
@@ -199,6 +220,23 @@ class InvocationView(InvocationFields):
     mode: InvocationMode
     created_at: str
     updated_at: str
+
+
+class ToolRunOutcome(BaseModel):
+    """What a tool run adds to its record at completion (``store.complete(tool_run=...)``)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    #: None: a single call (no tools offered).
+    turns: int | None = None
+    tool_calls: dict[str, int] = Field(default_factory=dict)
+    tools_unavailable: list[str] = Field(default_factory=list)
+    files_changed: list[dict[str, Any]] = Field(default_factory=list)
+    patch: str | None = None
+    #: Where a large patch was already written (``save_result``); ``patch`` is then None.
+    patch_ref: str | None = None
+    #: The turns (``TurnRecord`` dumps), stored in S3 and pointed to by ``transcript_ref``.
+    transcript: list[dict[str, Any]] = Field(default_factory=list)
 
 
 class BatchRecord(BaseModel):

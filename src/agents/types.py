@@ -35,14 +35,20 @@ class Usage(_Value):
     output_tokens: int = 0
     cache_creation_input_tokens: int = 0
     cache_read_input_tokens: int = 0
+    #: Server-tool requests by kind, as the API reports them (e.g. ``web_search_requests``).
+    server_tool_use: dict[str, int] = Field(default_factory=dict)
 
     def __add__(self, other: Usage) -> Usage:
+        server = dict(self.server_tool_use)
+        for kind, count in other.server_tool_use.items():
+            server[kind] = server.get(kind, 0) + count
         return Usage(
             input_tokens=self.input_tokens + other.input_tokens,
             output_tokens=self.output_tokens + other.output_tokens,
             cache_creation_input_tokens=self.cache_creation_input_tokens
             + other.cache_creation_input_tokens,
             cache_read_input_tokens=self.cache_read_input_tokens + other.cache_read_input_tokens,
+            server_tool_use=server,
         )
 
 

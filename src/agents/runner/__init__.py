@@ -1,6 +1,7 @@
 """The model runner (``docs/runner.md``): :class:`Runner` and the container's
 :func:`get_runner`, :class:`Deadline`, :func:`preflight` and :func:`classify_model_error`."""
 
+from agents.runner.agent_results import AgentRunResult, RunBudgets, TurnRecord
 from agents.runner.classification import classify_model_error
 from agents.runner.deadline import Deadline
 from agents.runner.model_runner import Runner, RunResult, get_runner
@@ -10,9 +11,12 @@ from agents.runner.time_budget import MAX_RETRIES_CAP, MIN_ATTEMPT_S, plan_max_r
 __all__ = [
     "MAX_RETRIES_CAP",
     "MIN_ATTEMPT_S",
+    "AgentRunResult",
     "Deadline",
+    "RunBudgets",
     "RunResult",
     "Runner",
+    "TurnRecord",
     "classify_model_error",
     "get_runner",
     "plan_max_retries",

@@ -8,7 +8,7 @@ import contextvars
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from agents.errors import ModelRefusal
@@ -38,6 +38,8 @@ class CallOutcome:
     refusal_category: str | None
     #: From sending the request (SDK retries included) to the first text delta.
     first_token_ms: float | None
+    #: The answer's content blocks as JSON (what a tool loop sends back as the assistant turn).
+    content: list[dict[str, Any]] = field(default_factory=list)
 
     def refusal_error(self) -> ModelRefusal:
         """The error a refusal is reported as (carrying the reason and category)."""
@@ -51,11 +53,18 @@ class CallOutcome:
 def stream_message(
     client: anthropic.Anthropic, params: dict[str, Any], guard: AttemptGuard
 ) -> CallOutcome:
-    """Stream one message; raises :class:`IncompleteStream` when ``message_stop`` never came."""
+    """Stream one message; raises :class:`IncompleteStream` when ``message_stop`` never came.
+
+    ``params["betas"]`` (a tool plan's beta headers) sends it through ``client.beta``."""
     started = time.monotonic()
     first_token_ms: float | None = None
     stopped = False
-    with client.messages.stream(**params) as stream:
+    manager: Any = (
+        client.beta.messages.stream(**params)
+        if params.get("betas")
+        else client.messages.stream(**params)
+    )
+    with manager as stream:
         for event in stream:
             if guard.cancelled.is_set():
                 raise CallCancelled("the caller stopped waiting")
@@ -73,6 +82,7 @@ def stream_message(
         output_tokens=raw.output_tokens or 0,
         cache_creation_input_tokens=raw.cache_creation_input_tokens or 0,
         cache_read_input_tokens=raw.cache_read_input_tokens or 0,
+        server_tool_use=_server_tool_use(raw),
     )
     refusal: str | None = None
     category: str | None = None
@@ -87,7 +97,17 @@ def stream_message(
         refusal=refusal,
         refusal_category=category,
         first_token_ms=first_token_ms,
+        content=[block.model_dump(mode="json", exclude_none=True) for block in message.content],
     )
+
+
+def _server_tool_use(raw: Any) -> dict[str, int]:
+    """``usage.server_tool_use`` as ``{kind: count}`` (kinds with a count above 0)."""
+    found = getattr(raw, "server_tool_use", None)
+    if found is None:
+        return {}
+    data = found.model_dump() if hasattr(found, "model_dump") else dict(found)
+    return {str(k): int(v) for k, v in data.items() if isinstance(v, int) and v > 0}
 
 
 def run_bounded(work: Callable[[], T], guard: AttemptGuard) -> T:

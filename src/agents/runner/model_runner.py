@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -28,6 +28,8 @@ if TYPE_CHECKING:
     import anthropic
 
     from agents.definitions import AgentDefinition
+    from agents.runner.agent_results import AgentRunResult, RunBudgets, TurnRecord
+    from agents.runner.client_tools import ClientToolbox, ToolPlanLike
 
 __all__ = ["INCOMPLETE_STOP_REASONS", "RunResult", "Runner", "get_runner"]
 
@@ -140,12 +142,12 @@ class Runner:
             "messages": [{"role": "user", "content": user_turn}],
         }
         guards: list[AttemptGuard] = []
-        first = self._call(params, budget, guards)
+        first = self.call_model(params, budget, guards)
         usage = first.usage
         if first.refusal is not None:
             raise first.refusal_error()
         output, stop_reason = first.text, first.stop_reason
-        contract = self._check(definition, output, input_text, invocation_context)
+        contract = self.check_contract(definition, output, input_text, invocation_context)
         repaired = False
         if contract is not None and not contract.valid and stop_reason == "end_turn":
             second = self._repair(
@@ -155,7 +157,9 @@ class Runner:
                 usage = usage + second.usage
                 if second.refusal is None:
                     output, stop_reason = second.text, second.stop_reason
-                    contract = self._check(definition, output, input_text, invocation_context)
+                    contract = self.check_contract(
+                        definition, output, input_text, invocation_context
+                    )
                     repaired = True
         cost = estimate_cost(model, usage, settings)
         result = RunResult(
@@ -195,10 +199,50 @@ class Runner:
         )
         return result
 
+    def run_agent(
+        self,
+        definition: AgentDefinition,
+        input_text: str,
+        *,
+        context: Mapping[str, Any] | None = None,
+        invocation_context: str | None = None,
+        max_tokens: int | None = None,
+        deadline: Deadline,
+        metadata: Mapping[str, str] | None = None,
+        workspace: Any,
+        plan: ToolPlanLike,
+        budgets: RunBudgets,
+        before_turn: Callable[[int], None] | None = None,
+        after_turn: Callable[[TurnRecord, float], None] | None = None,
+        toolbox: ClientToolbox | None = None,
+    ) -> AgentRunResult:
+        """Run ``definition`` as a tool loop over ``workspace`` with ``plan``'s tools
+        (:func:`agents.runner.agent_loop.run_agent_loop`)."""
+        from agents.runner.agent_loop import AgentLoop
+
+        loop = AgentLoop(
+            self,
+            definition,
+            workspace=workspace,
+            plan=plan,
+            budgets=budgets,
+            before_turn=before_turn,
+            after_turn=after_turn,
+            toolbox=toolbox,
+        )
+        return loop.run(
+            input_text,
+            context=context,
+            invocation_context=invocation_context,
+            max_tokens=max_tokens,
+            deadline=deadline,
+            metadata=metadata,
+        )
+
     # -- the output contract and the repair turn --
 
     @staticmethod
-    def _check(
+    def check_contract(
         definition: AgentDefinition,
         output: str,
         prompt: str,
@@ -232,7 +276,7 @@ class Runner:
             ],
         }
         try:
-            return self._call(repair_params, budget, guards)
+            return self.call_model(repair_params, budget, guards)
         except GatewayError as exc:
             logger.warning(
                 "repair turn failed; keeping the first answer",
@@ -242,9 +286,11 @@ class Runner:
 
     # -- one model call --
 
-    def _call(
+    def call_model(
         self, params: dict[str, Any], budget: Deadline, guards: list[AttemptGuard]
     ) -> CallOutcome:
+        """One streamed call of ``params`` within ``budget`` (its guard appended to ``guards``);
+        every failure classified (:func:`classify_model_error`)."""
         left = budget.remaining_s()
         guard = AttemptGuard(budget_end=budget.monotonic, max_retries=plan_max_retries(left))
         guards.append(guard)

@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from agents.config import Settings, get_settings
@@ -72,9 +72,14 @@ def build_user_turn(
 
 
 def build_system_blocks(
-    definition: AgentDefinition, input_text: str, invocation_context: str | None = None
+    definition: AgentDefinition,
+    input_text: str,
+    invocation_context: str | None = None,
+    *,
+    tool_names: Sequence[str] = (),
 ) -> list[dict[str, Any]]:
-    """The definition body, then the contract instruction: two cached system blocks."""
+    """The definition body, then the contract instruction (naming ``tool_names``, the tools
+    the run offers): two cached system blocks."""
     body = definition.body.strip() or (
         f"You are the agent {definition.name}. {definition.description}".strip()
     )
@@ -83,7 +88,7 @@ def build_system_blocks(
     ]
     if definition.output_contract is not None:
         instruction = build_contract_instruction(
-            definition.output_contract, input_text, invocation_context
+            definition.output_contract, input_text, invocation_context, tools=tool_names
         )
         if instruction:
             blocks.append(

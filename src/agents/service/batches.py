@@ -59,6 +59,9 @@ class BatchUseCases(ServiceCore):
             )
         definition = self._load(request.agent, request.version)
         self._check_items(definition, request)
+        from agents.tool_runs import check_tenant_budget
+
+        check_tenant_budget(tenant)
         keys = [item.idempotency_key for item in request.items]
         if idempotency_key:
             batch_id, deterministic = f"bat_{_digest('key', tenant, idempotency_key)}", True

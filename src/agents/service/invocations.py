@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
-from agents.api_models import InvocationList, InvokeRequest
+from agents.api_models import InvocationList, InvokeRequest, Transcript
 from agents.errors import (
     Conflict,
     GatewayError,
@@ -75,6 +75,9 @@ class InvocationUseCases(ServiceCore):
         """Run ``agent`` inline (sync) or queue it (async). See the module docs."""
         definition = self._load(agent, request.version)
         self._preflight(definition, request.input, request.context, request.max_tokens)
+        from agents.tool_runs import check_tenant_budget
+
+        check_tenant_budget(tenant)
         check_request_workspace(tenant, request.files, request.workspace, self.settings)
         mode = InvocationMode.ASYNC if asynchronous else InvocationMode.SYNC
         invocation_id = (
@@ -91,6 +94,11 @@ class InvocationUseCases(ServiceCore):
             context=request.context,
             invocation_context=request.invocation_context,
             max_tokens=request.max_tokens,
+            max_turns=request.max_turns,
+            max_tool_calls=request.max_tool_calls,
+            max_cost_usd=request.max_cost_usd,
+            files=request.files,
+            workspace=request.workspace,
             metadata=dict(request.metadata),
             idempotency_key=idempotency_key,
             agent_version=request.version,
@@ -178,6 +186,16 @@ class InvocationUseCases(ServiceCore):
             next_cursor=next_cursor,
             next=next_link,
         )
+
+    def transcript(self, tenant: str, invocation_id: str) -> Transcript:
+        """Every turn of a tool run (none for a single call), read from S3."""
+        record = self.store.get(invocation_id, tenant=tenant, hydrate=False)
+        turns = (
+            self.store.payloads.read_transcript(record.transcript_ref)
+            if record.transcript_ref
+            else []
+        )
+        return Transcript(invocation_id=record.id, turns=turns)
 
     def cancel(self, tenant: str, invocation_id: str) -> InvocationView:
         """QUEUED -> CANCELLED (the worker then skips it); 409 ``not-cancellable`` otherwise."""

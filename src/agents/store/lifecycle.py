@@ -11,12 +11,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from agents.dead_letter_messages import DlqMessage, send_to_dlq
 from agents.errors import Conflict, NotCancellable, PayloadTooLarge, RedriveRefused
 from agents.observability import logger
 from agents.records import (
     KIND_INVOCATION,
     InvocationRecord,
+    ToolRunOutcome,
     from_item,
     is_valid_id,
     iso_ms,
@@ -138,15 +141,18 @@ class LifecycleTransitions(StoreTable):
         agent_version: str | None = None,
         agent_etag: str | None = None,
         agent_version_id: str | None = None,
+        tool_run: ToolRunOutcome | None = None,
         now: float | None = None,
     ) -> InvocationRecord:
         """RUNNING under ``owner`` -> SUCCEEDED. A lost lease raises ``Conflict``.
 
-        Output above the offload threshold goes to S3 (``<id>/output.txt``) first.
-        Returns the record with the output in memory.
+        Output above the offload threshold goes to S3 (``<id>/output.txt``) first; so does a
+        large patch (``patch.diff``), and a tool run's transcript always (``transcript.json``).
+        Returns the record with the output and patch in memory.
         """
         now = utc_now() if now is None else now
         output_ref = self.payloads.offload_output(invocation_id, output)
+        tool_fields = self.payloads.tool_run_fields(invocation_id, tool_run) if tool_run else {}
         expr = ExpressionBuilder()
         expr.set("status", InvocationStatus.SUCCEEDED)
         if output_ref:
@@ -164,13 +170,18 @@ class LifecycleTransitions(StoreTable):
         expr.set("agent_version", agent_version)
         expr.set("agent_etag", agent_etag)
         expr.set("agent_version_id", agent_version_id)
+        for name, value in tool_fields.items():
+            expr.set(name, value)
         expr.set("finished_at", iso_ms(now))
         expr.set("updated_at", iso_ms(now))
         expr.remove("lease_owner", "lease_expires_at", "error")
         item = self._update(invocation_id, expr, is_held_by(expr, owner))
         if item is None:
             raise _lease_lost(invocation_id)
-        return from_item(item).model_copy(update={"output": output})
+        memory: dict[str, Any] = {"output": output}
+        if tool_run is not None:
+            memory["patch"] = tool_run.patch
+        return from_item(item).model_copy(update=memory)
 
     def fail(
         self,

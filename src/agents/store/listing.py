@@ -20,7 +20,7 @@ MAX_LIST_LIMIT = 200
 #: Query pages read per listing before handing back a cursor (filters can skip items).
 MAX_PAGES_PER_LIST = 10
 #: Attributes left out of listings (payloads: read one invocation to get them).
-PAYLOAD_FIELDS = frozenset({"input", "output", "context"})
+PAYLOAD_FIELDS = frozenset({"input", "output", "context", "files", "patch"})
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,5 @@
-"""Payload offload: input, context and output above the threshold live in S3, not the item."""
+"""Payload offload: input, context, files, output and patch above the threshold live in S3,
+not the item; a tool run's transcript always does."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from agents.awserrors import translate_aws_errors
 from agents.errors import ConfigurationError
-from agents.records import InvocationRecord, is_valid_id
+from agents.records import InvocationRecord, ToolRunOutcome, is_valid_id
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -57,6 +58,11 @@ class PayloadOffload:
                     record.id, "context.json", text, "application/json"
                 )
                 update["context"] = None
+        if record.files is not None:
+            text = json.dumps(record.files, ensure_ascii=False, separators=(",", ":"))
+            if self.exceeds_threshold(text):
+                update["files_ref"] = self.write(record.id, "files.json", text, "application/json")
+                update["files"] = None
         return record.model_copy(update=update) if update else record
 
     def offload_output(self, invocation_id: str, output: str) -> str | None:
@@ -64,6 +70,39 @@ class PayloadOffload:
         if not self.exceeds_threshold(output):
             return None
         return self.write(invocation_id, "output.txt", output, "text/plain")
+
+    def offload_patch(self, invocation_id: str, patch: str) -> str | None:
+        """The ``s3://`` pointer of an oversized patch (written now), else None."""
+        if not self.exceeds_threshold(patch):
+            return None
+        return self.write(invocation_id, "patch.diff", patch, "text/x-diff")
+
+    def write_transcript(self, invocation_id: str, turns: list[dict[str, Any]]) -> str:
+        """Store a tool run's transcript (``{"turns": [...]}``); its ``s3://`` pointer."""
+        text = json.dumps({"turns": turns}, ensure_ascii=False, separators=(",", ":"))
+        return self.write(invocation_id, "transcript.json", text, "application/json")
+
+    def tool_run_fields(self, invocation_id: str, run: ToolRunOutcome) -> dict[str, Any]:
+        """The record fields of a tool run (its transcript and a large patch written first)."""
+        fields: dict[str, Any] = {
+            "tool_calls": run.tool_calls,
+            "tools_unavailable": run.tools_unavailable,
+            "files_changed": run.files_changed,
+        }
+        if run.turns is not None:
+            fields["turns"] = run.turns
+        if run.transcript:
+            fields["transcript_ref"] = self.write_transcript(invocation_id, run.transcript)
+        if run.patch_ref:
+            fields["patch_ref"] = run.patch_ref
+        elif run.patch:
+            patch_ref = self.offload_patch(invocation_id, run.patch)
+            fields["patch_ref" if patch_ref else "patch"] = patch_ref or run.patch
+        return fields
+
+    def read_transcript(self, ref: str) -> list[dict[str, Any]]:
+        turns: list[dict[str, Any]] = json.loads(self.read(ref))["turns"]
+        return turns
 
     def hydrate(self, record: InvocationRecord) -> InvocationRecord:
         """Fill offloaded payloads from S3 (pointers are kept)."""
@@ -74,6 +113,10 @@ class PayloadOffload:
             update["output"] = self.read(record.output_ref)
         if record.context is None and record.context_ref:
             update["context"] = json.loads(self.read(record.context_ref))
+        if record.files is None and record.files_ref:
+            update["files"] = json.loads(self.read(record.files_ref))
+        if record.patch is None and record.patch_ref:
+            update["patch"] = self.read(record.patch_ref)
         return record.model_copy(update=update) if update else record
 
     def key(self, invocation_id: str, name: str) -> str:

@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Header, Path, Query
 from pydantic import BaseModel, Field
 
-from agents.api_models import InvocationList, InvocationView, InvokeRequest
+from agents.api_models import InvocationList, InvocationView, InvokeRequest, Transcript
 from agents.config import get_settings
 from agents.problems import retry_headers
 from agents.service import InvokeResult, get_service
@@ -116,6 +116,21 @@ def invoke_agent(
 )
 def get_invocation(invocation_id: Annotated[str, Path()]) -> InvocationView:
     return get_service().get_invocation(current_tenant(router), invocation_id)
+
+
+@router.get(
+    "/invocations/<invocation_id>/transcript",
+    summary="Read a tool run's transcript",
+    description="Every turn: the assistant's content blocks and each tool call with its input "
+    "and result (truncated where huge). A single-call run has no turns.",
+    tags=["invocations"],
+    responses=route_responses(
+        {200: "The transcript."},
+        {404: "No such invocation for this caller (`invocation-not-found`)."},
+    ),
+)
+def get_transcript(invocation_id: Annotated[str, Path()]) -> Transcript:
+    return get_service().transcript(current_tenant(router), invocation_id)
 
 
 @router.get(

@@ -76,6 +76,11 @@ class Settings(BaseSettings):
     definition_cache_ttl_seconds: float = Field(default=60.0, ge=0)
     batch_max_items: int = Field(default=500, ge=1)
     worker_concurrency: int = Field(default=10, ge=1)
+    #: Economy batches (docs/batches.md): the submitter's queue and its Message Batch bounds.
+    economy_queue_url: str = ""
+    economy_max_requests: int = Field(default=10_000, ge=1, le=100_000)
+    economy_max_bytes: int = Field(default=200_000_000, ge=1024, le=256_000_000)
+    economy_reconcile_after_seconds: float = Field(default=120.0, ge=0)
 
     @field_validator("log_input", mode="before")
     @classmethod

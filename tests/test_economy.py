@@ -114,9 +114,11 @@ def test_an_economy_batch_runs_in_one_message_batch_at_half_the_price(economy: E
     assert stats["max_submissions_per_custom_id"] == 1
     assert economy.model.stats()["calls"] == economy.model.stats()["repair_turns"]
     hydrated = get_store().get(ids[0], hydrate=True)
-    assert hydrated.output and "VERDICT" in hydrated.output
+    assert hydrated.output
+    assert "VERDICT" in hydrated.output
     assert hydrated.economy_batch_id == "msgbatch_fake_000001"
-    assert hydrated.contract is not None and hydrated.contract.valid
+    assert hydrated.contract is not None
+    assert hydrated.contract.valid
     assert hydrated.model is not None
     full = estimate_cost(hydrated.model, hydrated.usage)
     assert hydrated.cost_usd == pytest.approx(full / 2, rel=1e-6)
@@ -172,7 +174,8 @@ def test_faults_end_every_item_and_fail_each_into_the_dlq_once(economy: Economy)
     assert all(r.status.terminal for r in done)
     failed = [r for r in done if r.status is InvocationStatus.FAILED]
     succeeded = [r for r in done if r.status is InvocationStatus.SUCCEEDED]
-    assert failed and succeeded
+    assert failed
+    assert succeeded
     dead = [json.loads(b) for b in drain_queue(economy.stack.dlq_url, rounds=3)]
     assert sorted(d["invocation_id"] for d in dead) == sorted(r.id for r in failed)
     stats = economy.batches()

@@ -27,9 +27,9 @@ if TYPE_CHECKING:
 
     from agents.config import Settings
     from agents.economy.queue import EconomyQueue
-    from agents.store.economy import TrackingItem
     from agents.registry import AgentRegistry
     from agents.store import InvocationStore
+    from agents.store.economy import TrackingItem
 
 __all__ = ["CollectReport", "Collector"]
 

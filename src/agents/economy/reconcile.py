@@ -22,8 +22,8 @@ if TYPE_CHECKING:
     import anthropic
 
     from agents.config import Settings
-    from agents.store.economy import TrackingItem
     from agents.store import InvocationStore
+    from agents.store.economy import TrackingItem
 
 __all__ = ["CLOCK_SKEW_S", "reconcile"]
 

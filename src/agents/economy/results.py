@@ -34,10 +34,10 @@ if TYPE_CHECKING:
 
     from agents.config import Settings
     from agents.definitions import AgentDefinition
-    from agents.store.economy import TrackingItem
     from agents.records import InvocationRecord
     from agents.registry import AgentRegistry
     from agents.store import InvocationStore
+    from agents.store.economy import TrackingItem
 
 __all__ = ["ResultApplier", "ResultOutcome"]
 

@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from agents.economy.queue import EconomyQueue, QueuedItem
-from agents.store.economy import TrackingItem, tracking_id
 from agents.economy.requests import BatchRequest, build_request, chunks
 from agents.errors import GatewayError, InvocationNotFound
 from agents.observability import logger
 from agents.records import InvocationRecord, Processing, new_id, utc_now
+from agents.store.economy import TrackingItem, tracking_id
 from agents.types import ErrorInfo, InvocationStatus
 
 if TYPE_CHECKING:

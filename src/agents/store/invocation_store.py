@@ -5,9 +5,9 @@ from __future__ import annotations
 import builtins
 
 from agents.container import per_container
-from agents.store.economy import EconomyRecords
 from agents.records import InvocationRecord
 from agents.store.batches import BatchRecords
+from agents.store.economy import EconomyRecords
 from agents.store.lifecycle import LifecycleTransitions
 from agents.store.listing import query_invocations, tenant_listing
 from agents.types import InvocationStatus

@@ -37,6 +37,10 @@ SAMPLE_ENV: dict[str, str] = {
     "DEFINITION_CACHE_TTL_SECONDS": "2.5",
     "BATCH_MAX_ITEMS": "50",
     "WORKER_CONCURRENCY": "4",
+    "ECONOMY_QUEUE_URL": "https://sqs.example/economy",
+    "ECONOMY_MAX_REQUESTS": "5000",
+    "ECONOMY_MAX_BYTES": "100000000",
+    "ECONOMY_RECONCILE_AFTER_SECONDS": "30",
 }
 
 

@@ -24,7 +24,13 @@ from local.dev_info import DEMO_INPUT, FLAGSHIP_AGENT, DevInfo, generate_api_key
 from local.invoke import DEFAULT_MODEL_PORT
 from local.moto_server import DEFAULT_AWS_PORT
 from local.ports import PortInUseError, port_free
-from local.stack import API_FUNCTION, WORKER_STOP_TIMEOUT_S, LocalStack, LocalStackError
+from local.stack import (
+    API_FUNCTION,
+    DEFAULT_COLLECTOR_PERIOD_S,
+    WORKER_STOP_TIMEOUT_S,
+    LocalStack,
+    LocalStackError,
+)
 from local.template import DEFAULT_REGION, DEFAULT_STACK_NAME
 
 if TYPE_CHECKING:
@@ -116,6 +122,7 @@ class DevStack:
             api_port=api_port,
             worker=worker,
             worker_concurrency=worker_concurrency,
+            collector_period_s=DEFAULT_COLLECTOR_PERIOD_S if worker else None,
             failure_visibility_timeout=failure_visibility_timeout,
             env_overrides=env_overrides,
             parameter_overrides=parameter_overrides,

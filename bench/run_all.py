@@ -24,7 +24,15 @@ from bench.table import Row, render
 
 ROOT = Path(__file__).resolve().parents[1]
 OUTPUT = ROOT / ".bench" / "last.md"
-SECTIONS = ("layer", "cold_import", "aws_calls", "handler_overhead", "batch", "prompt_cache")
+SECTIONS = (
+    "layer",
+    "cold_import",
+    "aws_calls",
+    "handler_overhead",
+    "batch",
+    "prompt_cache",
+    "economy_cost",
+)
 
 
 def cpu_model() -> str:
@@ -105,6 +113,28 @@ def _prompt_cache(args: argparse.Namespace) -> list[Row]:
     ]
 
 
+def _economy_cost(args: argparse.Namespace) -> list[Row]:
+    from bench import economy_cost
+
+    result = economy_cost.run(50)
+    return [
+        Row(
+            "economy batches",
+            f"economy / standard cost, the same {result.items} inputs, one pricing table",
+            f"{result.ratio:.3f} (${result.economy_usd:.4f} vs ${result.standard_usd:.4f})",
+            f"<= {economy_cost.TARGET_RATIO}",
+            result.ratio <= economy_cost.TARGET_RATIO,
+        ),
+        Row(
+            "economy batches",
+            "economy with prompt caching / standard",
+            f"{result.cached_ratio:.3f} (${result.economy_cached_usd:.4f})",
+            f"<= {economy_cost.TARGET_CACHED_RATIO}",
+            result.cached_ratio <= economy_cost.TARGET_CACHED_RATIO,
+        ),
+    ]
+
+
 RUNNERS: dict[str, Callable[[argparse.Namespace], list[Row]]] = {
     "layer": _layer,
     "cold_import": _cold_import,
@@ -112,6 +142,7 @@ RUNNERS: dict[str, Callable[[argparse.Namespace], list[Row]]] = {
     "handler_overhead": _handler_overhead,
     "batch": _batch,
     "prompt_cache": _prompt_cache,
+    "economy_cost": _economy_cost,
 }
 
 

@@ -25,6 +25,7 @@ from local.moto_server import DEFAULT_AWS_PORT
 from local.ports import PortInUseError, port_free
 from local.stack import (
     API_FUNCTION,
+    DEFAULT_COLLECTOR_PERIOD_S,
     WORKER_STOP_TIMEOUT_S,
     LocalStack,
     LocalStackError,
@@ -105,7 +106,10 @@ class DevStack:
         options.setdefault("worker", True)
         options.setdefault("failure_visibility_timeout", DEFAULT_FAILURE_VISIBILITY_S)
         self.stack = LocalStack(
-            anthropic_api_key=anthropic_api_key, api_keys=self.api_keys, **options
+            anthropic_api_key=anthropic_api_key,
+            api_keys=self.api_keys,
+            collector_period_s=DEFAULT_COLLECTOR_PERIOD_S if options["worker"] else None,
+            **options,
         )
         self.info: DevInfo | None = None
         self._lock = threading.Lock()

@@ -30,8 +30,11 @@ if TYPE_CHECKING:
 
 __all__ = [
     "API_FUNCTION",
+    "COLLECTOR_FUNCTION",
+    "DEFAULT_COLLECTOR_PERIOD_S",
     "WORKER_FUNCTION",
     "WORKER_STOP_TIMEOUT_S",
+    "CollectorThread",
     "LocalStack",
     "LocalStackError",
     "StackOptions",
@@ -41,6 +44,9 @@ log = logging.getLogger(__name__)
 
 API_FUNCTION = "ApiFunction"
 WORKER_FUNCTION = "WorkerFunction"
+COLLECTOR_FUNCTION = "CollectorFunction"
+#: ``agw dev``'s collector period (the deployed schedule runs every 2 minutes).
+DEFAULT_COLLECTOR_PERIOD_S = 2.0
 #: Upper bound for waiting on in-flight worker batches at stop.
 WORKER_STOP_TIMEOUT_S = 5.0
 
@@ -76,6 +82,8 @@ class LocalStack:
     * ``definitions``: folders/files pushed to the agents bucket (lint errors refuse).
     * ``api_keys``: start the API shim on ``api_port`` (``None``: no shim).
     * ``worker``: start the SQS poller (``worker_concurrency``, ``failure_visibility_timeout``).
+    * ``collector_period_s``: run the economy collector every that many seconds on a thread
+      (``None``: not at all); docs/batches.md.
     * ``env_overrides``: extra variables for the functions (after the template's).
     """
 
@@ -94,6 +102,7 @@ class LocalStack:
         worker: bool = False,
         worker_concurrency: int | None = None,
         failure_visibility_timeout: int | None = None,
+        collector_period_s: float | None = None,
         env_overrides: Mapping[str, str] | None = None,
         parameter_overrides: Mapping[str, str] | None = None,
         stack_name: str = DEFAULT_STACK_NAME,
@@ -112,6 +121,8 @@ class LocalStack:
         self.worker = worker
         self.worker_concurrency = worker_concurrency
         self.failure_visibility_timeout = failure_visibility_timeout
+        self.collector_period_s = collector_period_s
+        self.collector: CollectorThread | None = None
         self.env_overrides = dict(env_overrides or {})
         self.parameter_overrides = dict(parameter_overrides or {})
         self.stack_name = stack_name
@@ -195,6 +206,11 @@ class LocalStack:
                 failure_visibility_timeout=self.failure_visibility_timeout,
             )
             self.poller.start()
+        if self.collector_period_s is not None:
+            function = template.function(COLLECTOR_FUNCTION)
+            collector_handler = import_handler(lambda: load_handler(function), function)
+            self.collector = CollectorThread(collector_handler, self.collector_period_s)
+            self.collector.start()
 
     def _start_model(self) -> dict[str, str]:
         if not self.model:
@@ -250,11 +266,13 @@ class LocalStack:
     def stop(self) -> None:
         """Stop everything started, newest first; safe to call twice, bounded in time."""
         poller, self.poller = self.poller, None
+        collector, self.collector = self.collector, None
         api, self.api = self.api, None
         fake, self.fake_model = self.fake_model, None
         aws, self.aws = self.aws, None
         environment, self._environment = self._environment, None
         steps: list[tuple[str, Any]] = [
+            ("the economy collector", collector and collector.stop),
             ("the SQS poller", poller and (lambda: poller.stop(timeout_s=WORKER_STOP_TIMEOUT_S))),
             ("the API shim", api and api.stop),
             ("the fake Messages API", fake and fake.stop),
@@ -270,6 +288,42 @@ class LocalStack:
                 log.exception("stopping %s failed", what)
         self.description = None
         self.api_url = None
+
+
+class CollectorThread:
+    """The collector's schedule in ``agw dev``: its handler every ``period_s`` seconds."""
+
+    def __init__(self, handler: Handler, period_s: float) -> None:
+        import threading
+
+        self.handler = handler
+        self.period_s = period_s
+        self.passes = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="economy-collector", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=WORKER_STOP_TIMEOUT_S)
+
+    def _loop(self) -> None:
+        from local.lambda_context import LambdaContext
+
+        while not self._stop.wait(self.period_s):
+            context = LambdaContext(
+                function_name="agent-gateway-collector",
+                invoked_function_arn="arn:aws:lambda:local:000000000000:function:collector",
+                memory_limit_in_mb=1024,
+                timeout_seconds=900,
+            )
+            try:
+                self.handler({"source": "agw-dev"}, context)
+            except Exception:  # the next period tries again, as the schedule would
+                log.exception("economy collector pass failed")
+            self.passes += 1
 
 
 def import_handler(load: Callable[[], Handler], function: FunctionSpec) -> Handler:

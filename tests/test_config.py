@@ -50,6 +50,10 @@ SAMPLE_ENV: dict[str, str] = {
     "WEB_SEARCH_MAX_USES": "3",
     "WEB_FETCH_MAX_USES": "2",
     "WEB_ALLOWED_DOMAINS": "docs.python.org,example.com",
+    "ECONOMY_QUEUE_URL": "https://sqs.example/economy",
+    "ECONOMY_MAX_REQUESTS": "5000",
+    "ECONOMY_MAX_BYTES": "100000000",
+    "ECONOMY_RECONCILE_AFTER_SECONDS": "30",
 }
 #: Variables that cannot be combined with one in SAMPLE_ENV: checked on their own.
 SAMPLE_ALONE = {"WEB_BLOCKED_DOMAINS": "ads.example"}

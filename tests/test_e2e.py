@@ -134,6 +134,33 @@ def test_batch_of_twenty_runs_to_completion(dev_stack: RunningDevStack) -> None:
     assert {i["status"] for i in listed["items"]} == {"SUCCEEDED"}
 
 
+def test_an_economy_batch_of_fifty_ends_within_a_minute_through_the_batches_endpoints(
+    dev_stack: RunningDevStack,
+) -> None:
+    before = dev_stack.fake("GET", "/_fake/batches")
+    calls_before = dev_stack.fake("GET", "/_fake/stats")["calls"]
+    run = uuid.uuid4().hex[:8]
+    items = [
+        {"input": f"def g{n}(x):\n    return x * {n}\n  # {run}", "context": {"language": "python"}}
+        for n in range(50)
+    ]
+    body = {"agent": REVIEWER, "items": items, "processing": "economy"}
+    with dev_stack.client() as api:
+        submitted = api.post("/batches", json=body)
+        assert submitted.status_code == 202, submitted.text
+        assert submitted.json()["processing"] == "economy"
+        deadline = time.monotonic() + 60
+        view = submitted.json()
+        while not view["done"] and time.monotonic() < deadline:
+            time.sleep(0.5)
+            view = api.get(submitted.headers["location"]).json()
+    assert view["counts"]["SUCCEEDED"] == 50, view
+    after = dev_stack.fake("GET", "/_fake/batches")
+    assert 1 <= after["creations"] - before["creations"] <= 2
+    stats = dev_stack.fake("GET", "/_fake/stats")
+    assert stats["calls"] - calls_before <= stats["repair_turns"]
+
+
 def test_idempotency_key_replays_the_first_answer(dev_stack: RunningDevStack) -> None:
     key = f"e2e-{uuid.uuid4()}"
     body = {"input": "def g(): return 1\n", "context": {"language": "python"}}

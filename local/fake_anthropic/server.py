@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from local.fake_anthropic import control, messages
+from local.fake_anthropic import batches, control, messages
 from local.fake_anthropic.prompt_cache import DEFAULT_CACHE_TTL_S, DEFAULT_MIN_CACHEABLE_TOKENS
 from local.fake_anthropic.protocol import Exchange, FakeHttpServer
 from local.fake_anthropic.router import Router
@@ -14,7 +14,7 @@ from local.runtime import serve_in_thread, stop_serving
 __all__ = ["ROUTES", "FakeAnthropicServer"]
 
 #: Every endpoint family; a new family is one module with a ``router``, included here.
-ROUTES = Router().include(messages.router).include(control.router)
+ROUTES = Router().include(messages.router).include(control.router).include(batches.router)
 
 _STOP_TIMEOUT_S = 5.0
 

@@ -21,7 +21,7 @@ from pydantic import (
 
 from agents.contracts import InputContract, OutputContract
 from agents.errors import InvalidIdempotencyKey
-from agents.records import InvocationMode, InvocationView
+from agents.records import InvocationMode, InvocationView, Processing
 from agents.types import InvocationStatus
 from agents.workspace.uploads import WORKSPACE_ID_PATTERN
 
@@ -46,6 +46,7 @@ __all__ = [
     "InvocationView",
     "InvokeRequest",
     "Problem",
+    "Processing",
     "StatusCounts",
     "Transcript",
     "check_metadata",
@@ -236,6 +237,11 @@ class BatchRequest(_Request):
     max_tokens: int | None = Field(default=None, ge=1)
     version: str | None = Field(default=None, min_length=1, max_length=128)
     metadata: dict[str, str] = Field(default_factory=dict, description="Labels of the batch.")
+    processing: Processing = Field(
+        default=Processing.STANDARD,
+        description="`economy`: run the items in an Anthropic Message Batch at half the price, "
+        "within 24 h (agents that name no tools only; docs/batches.md).",
+    )
 
     _metadata = field_validator("metadata")(check_metadata)
 
@@ -276,6 +282,7 @@ class BatchView(BaseModel):
     agent: str
     agent_version: str | None = None
     item_count: int
+    processing: Processing = Processing.STANDARD
     counts: StatusCounts
     done: bool = Field(description="True once every item is SUCCEEDED, FAILED or CANCELLED.")
     metadata: dict[str, str] = Field(default_factory=dict)

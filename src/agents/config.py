@@ -126,6 +126,11 @@ class Settings(BaseSettings):
     web_fetch_max_uses: int = Field(default=5, ge=1, le=50)
     web_allowed_domains: CommaList = ()
     web_blocked_domains: CommaList = ()
+    #: Economy batches (docs/batches.md): the submitter's queue and its Message Batch bounds.
+    economy_queue_url: str = ""
+    economy_max_requests: int = Field(default=10_000, ge=1, le=100_000)
+    economy_max_bytes: int = Field(default=200_000_000, ge=1024, le=256_000_000)
+    economy_reconcile_after_seconds: float = Field(default=120.0, ge=0)
 
     @field_validator("disabled_tools", "web_allowed_domains", "web_blocked_domains", mode="before")
     @classmethod

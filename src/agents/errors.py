@@ -145,6 +145,14 @@ class IdempotencyKeyReused(
 ): ...
 
 
+class EconomyNotSupported(
+    GatewayError,
+    error_type="economy-not-supported",
+    title="Economy processing not supported for this agent",
+    status=422,
+): ...
+
+
 class DefinitionError(
     GatewayError, error_type="invalid-definition", title="Invalid agent definition", status=422
 ):

@@ -40,6 +40,13 @@ KIND_BATCH: Final = "batch"
 _ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{2,127}$")
 
 
+class Processing(StrEnum):
+    """How a batch item is run: a real-time call, or in a Message Batch at batch prices."""
+
+    STANDARD = "standard"
+    ECONOMY = "economy"
+
+
 class InvocationMode(StrEnum):
     """How the invocation entered the system."""
 
@@ -136,6 +143,10 @@ class InvocationFields(BaseModel):
     last_error: ErrorInfo | None = None
     idempotency_key: str | None = None
     batch_id: str | None = None
+    #: ``economy``: run in an Anthropic Message Batch (docs/batches.md).
+    processing: Processing = Processing.STANDARD
+    #: The Anthropic Message Batch the item was submitted in (economy only).
+    economy_batch_id: str | None = None
     metadata: dict[str, str] = Field(default_factory=dict)
     created_at: str = ""
     updated_at: str = ""
@@ -166,6 +177,8 @@ class InvocationRecord(InvocationFields):
     dlq_sent: bool = False
     #: Epoch seconds when a sender took the right to send the DLQ message.
     dlq_claimed_at: float | None = None
+    #: The economy submission that holds the item (set before the batch is created).
+    economy_submission: str | None = None
     kind: Literal["invocation"] = KIND_INVOCATION
 
     @classmethod
@@ -249,6 +262,7 @@ class BatchRecord(BaseModel):
     agent: str
     agent_version: str | None = None
     item_count: int
+    processing: Processing = Processing.STANDARD
     metadata: dict[str, str] = Field(default_factory=dict)
     created_at: str = ""
     updated_at: str = ""

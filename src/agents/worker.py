@@ -26,7 +26,7 @@ from agents.errors import (
 )
 from agents.executor import OutcomeStatus
 from agents.observability import count_failure, log_keys, logger, metrics
-from agents.records import InvocationMode, InvocationRecord
+from agents.records import InvocationMode, InvocationRecord, Processing
 from agents.types import InvocationStatus
 from agents.worker_messages import RawJob, job_invocation_id, parse_body
 
@@ -61,7 +61,8 @@ class MessageResult:
 
     message_id: str
     retry: bool
-    #: An ``OutcomeStatus`` value, or ``poison`` / ``returned-to-dlq`` / ``stale`` / ``error``.
+    #: An ``OutcomeStatus`` value, or ``poison`` / ``returned-to-dlq`` / ``stale`` / ``error``
+    #: / ``handed-off`` (an economy item, given to the submitter).
     status: str
     invocation_id: str | None = None
     error_type: str | None = None
@@ -163,8 +164,12 @@ def _process(
         if isinstance(job_record, MalformedMessage | IdempotencyKeyReused):
             return _poison(message, job_record, final=final)
         invocation_id = job_record.id
+        if job_record.processing is Processing.ECONOMY:
+            return _hand_off(message, invocation_id, settings, final=final)
     else:
         invocation_id = parsed.invocation_id
+        if parsed.processing is Processing.ECONOMY:
+            return _hand_off(message, invocation_id, settings, final=final)
 
     outcome = execute(
         invocation_id,
@@ -196,6 +201,7 @@ def _record_for_job(
         max_tokens=job.max_tokens,
         metadata=dict(job.metadata),
         idempotency_key=job.idempotency_key,
+        processing=job.processing,
     )
     try:
         stored, created = store.create_or_get(record)
@@ -266,6 +272,19 @@ def _decide(
         invocation_id=invocation_id,
         error_type=error_type,
         final_attempt=final,
+    )
+
+
+def _hand_off(
+    message: QueueMessage, invocation_id: str, settings: Settings, *, final: bool
+) -> MessageResult:
+    """An economy item is not run here: the economy submitter takes it (docs/batches.md)."""
+    from agents.economy.queue import EconomyQueue
+
+    EconomyQueue(settings).hand_off([invocation_id])
+    logger.info("economy item handed to the submitter", extra={"invocation_id": invocation_id})
+    return MessageResult(
+        message.message_id, False, "handed-off", invocation_id=invocation_id, final_attempt=final
     )
 
 

@@ -34,7 +34,7 @@ from agents.api_models import (
 from agents.dead_letter_messages import DlqMessage
 from agents.errors import GatewayError, MalformedMessage
 from agents.names import validate_agent_name
-from agents.records import derived_invocation_id, is_valid_id
+from agents.records import Processing, derived_invocation_id, is_valid_id
 
 if TYPE_CHECKING:
     from agents.config import Settings
@@ -64,6 +64,8 @@ class InvocationRef(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     invocation_id: str = Field(min_length=3, max_length=128)
+    #: ``economy``: hand the item to the economy submitter instead of running it.
+    processing: Processing = Processing.STANDARD
 
     @field_validator("invocation_id")
     @classmethod
@@ -88,6 +90,7 @@ class RawJob(BaseModel):
         default=None, min_length=1, max_length=MAX_IDEMPOTENCY_KEY_LENGTH
     )
     tenant: str | None = Field(default=None, min_length=1, max_length=MAX_TENANT_CHARS)
+    processing: Processing = Field(default=Processing.STANDARD, strict=False)
 
     @field_validator("agent")
     @classmethod

@@ -70,6 +70,12 @@ def register(nouns: Any) -> None:
     )
     add_seconds(parser, "--poll-interval", default=1.0, help="default 1 s")
     parser.add_argument("--json", action="store_true", help="print the final batch view as JSON")
+    parser.add_argument(
+        "--economy",
+        action="store_true",
+        help="run the items in an Anthropic Message Batch: half the price, results within "
+        "24 h (agents without tools; docs/batches.md)",
+    )
     add_client_arguments(parser)
     parser.set_defaults(handler=_handler)
 
@@ -152,7 +158,10 @@ def _run(client: AgwClient, args: argparse.Namespace) -> int:
 
     lines: list[BatchLine] = args.lines
     submitted = client.submit_batch(
-        args.agent, [entry.item for entry in lines], **run_options(args)
+        args.agent,
+        [entry.item for entry in lines],
+        processing="economy" if args.economy else None,
+        **run_options(args),
     )
     batch_id = str(submitted["id"])
     total = int(submitted.get("item_count") or len(lines))

@@ -300,10 +300,14 @@ class AgwClient:
         metadata: Mapping[str, str] | None = None,
         version: str | None = None,
         idempotency_key: str | None = None,
+        processing: str | None = None,
     ) -> dict[str, Any]:
-        """``POST /batches`` (202): the batch view plus ``items`` (index -> invocation id)."""
+        """``POST /batches`` (202): the batch view plus ``items`` (index -> invocation id);
+        ``processing="economy"`` runs it in a Message Batch (docs/batches.md)."""
         body: dict[str, Any] = {"agent": agent, "items": items}
         body |= _run_fields(max_tokens, metadata, version)
+        if processing:
+            body["processing"] = processing
         headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
         return self._json(self.request("POST", "/batches", json_body=body, headers=headers))
 

@@ -31,6 +31,7 @@ INVOCATION_INDEXES = "<InvocationsTable>/index/*"
 IDEMPOTENCY = "<IdempotencyTable>"
 QUEUE = "<InvocationQueue>"
 DLQ = "<DeadLetterQueue>"
+ECONOMY_QUEUE = "<EconomyQueue>"
 SECRET = (
     "arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>"
     ":secret:<AnthropicApiKeySecretName>-??????"
@@ -101,6 +102,24 @@ CALLS: dict[str, tuple[Call, ...]] = {
         Call("sqs:GetQueueAttributes", QUEUE, "event source mapping: queue attributes"),
         Call("sqs:ChangeMessageVisibility", QUEUE, "worker: back off a retryable record"),
         Call("s3:GetObject", WORKSPACE_OBJECTS, "workspaces: load the run's uploaded archive"),
+        Call("sqs:SendMessage", ECONOMY_QUEUE, "worker: hand an economy item to the submitter"),
+    ),
+    "CollectorFunction": (
+        *(c._replace(resource=c.resource.format(fn="CollectorFunction")) for c in _PLATFORM),
+        Call("s3:GetObject", AGENT_OBJECTS, "registry: read a definition (ETag revalidation)"),
+        Call("s3:GetObjectVersion", AGENT_OBJECTS, "registry: read a pinned S3 object version"),
+        Call("s3:ListBucket", BUCKET, "registry: resolve a pinned frontmatter version"),
+        Call("s3:ListBucketVersions", BUCKET, "registry: list a definition's versions"),
+        Call("s3:PutObject", PAYLOAD_OBJECTS, "store: offload a large output"),
+        Call("s3:GetObject", PAYLOAD_OBJECTS, "store: read an offloaded input"),
+        Call("dynamodb:GetItem", INVOCATIONS, "store: read items and tracking items"),
+        Call("dynamodb:PutItem", INVOCATIONS, "store: write a tracking item"),
+        Call("dynamodb:UpdateItem", INVOCATIONS, "store: reserve, apply results, open set"),
+        Call("sqs:ReceiveMessage", ECONOMY_QUEUE, "submitter: take economy hand-offs"),
+        Call("sqs:DeleteMessage", ECONOMY_QUEUE, "submitter: done hand-offs (also batch)"),
+        Call("sqs:SendMessage", ECONOMY_QUEUE, "collector: free an item for resubmission"),
+        Call("sqs:SendMessage", DLQ, "DLQ message for a FAILED invocation"),
+        Call("secretsmanager:GetSecretValue", SECRET, "the Anthropic API key"),
     ),
 }
 

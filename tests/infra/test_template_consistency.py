@@ -29,7 +29,7 @@ from tests.infra.cfn import (
     tool,
 )
 
-FUNCTIONS = ("ApiFunction", "WorkerFunction")
+FUNCTIONS = ("ApiFunction", "WorkerFunction", "CollectorFunction")
 ARTIFACT_PACKAGES = {"handlers", "agents"}
 
 # ------------------------------------------------------------ environment ----
@@ -71,7 +71,16 @@ _BOTH = {
 #: Which of config.ENV_VARS each function reads (the rest of ENV_VARS: LOCAL_ONLY).
 NEEDS: dict[str, set[str]] = {
     "ApiFunction": _BOTH | {"API_TIMEOUT_MS", "MAX_REQUEST_BYTES", "BATCH_MAX_ITEMS"},
-    "WorkerFunction": _BOTH | {"MAX_RECEIVE_COUNT", "LEASE_SECONDS", "WORKER_CONCURRENCY"},
+    "WorkerFunction": _BOTH
+    | {"MAX_RECEIVE_COUNT", "LEASE_SECONDS", "WORKER_CONCURRENCY", "ECONOMY_QUEUE_URL"},
+    "CollectorFunction": _BOTH
+    | {
+        "MAX_RECEIVE_COUNT",
+        "ECONOMY_QUEUE_URL",
+        "ECONOMY_MAX_REQUESTS",
+        "ECONOMY_MAX_BYTES",
+        "ECONOMY_RECONCILE_AFTER_SECONDS",
+    },
 }
 #: Read only outside AWS; never set by the template.
 LOCAL_ONLY = {"ANTHROPIC_API_KEY"}
@@ -387,7 +396,13 @@ def _transformed() -> dict[str, Any]:
 def test_sam_adds_no_permissions_of_its_own() -> None:
     transformed = _transformed()["Resources"]
     roles = {k for k, v in transformed.items() if v["Type"] == "AWS::IAM::Role"}
-    assert roles == {"ApiFunctionRole", "WorkerFunctionRole", "ApiGatewayCloudWatchRole"}
+    assert roles == {
+        "ApiFunctionRole",
+        "WorkerFunctionRole",
+        "CollectorFunctionRole",
+        "CollectorScheduleRole",
+        "ApiGatewayCloudWatchRole",
+    }
     functions = {k: v for k, v in transformed.items() if v["Type"] == "AWS::Lambda::Function"}
     assert set(functions) == set(FUNCTIONS)
     for fn, resource in functions.items():

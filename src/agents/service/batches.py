@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from agents.api_models import BatchItemRef, BatchRequest, BatchSubmitted, BatchView, StatusCounts
+from agents.economy.requests import check_economy
 from agents.errors import (
     Conflict,
     GatewayError,
@@ -22,6 +23,7 @@ from agents.records import (
     BatchRecord,
     InvocationMode,
     InvocationRecord,
+    Processing,
     derived_invocation_id,
     new_batch_id,
 )
@@ -58,6 +60,9 @@ class BatchUseCases(ServiceCore):
                 limit=settings.batch_max_items,
             )
         definition = self._load(request.agent, request.version)
+        economy = request.processing is Processing.ECONOMY
+        if economy:
+            check_economy(definition)
         self._check_items(definition, request)
         from agents.tool_runs import check_tenant_budget
 
@@ -77,6 +82,7 @@ class BatchUseCases(ServiceCore):
                 agent=definition.name,
                 item_count=count,
                 agent_version=request.version,
+                processing=request.processing,
                 metadata=dict(request.metadata),
             )
         )
@@ -97,12 +103,13 @@ class BatchUseCases(ServiceCore):
                 batch_id=batch.id,
                 agent_version=request.version,
                 agent_version_id=pin,
+                processing=request.processing,
             )
             for index, item in enumerate(request.items)
         ]
         stored = self._create_all(records)
         to_queue = [r.id for r in stored if r.status is InvocationStatus.QUEUED]
-        unsent = self._send_all(to_queue)
+        unsent = self._send_all(to_queue, processing=request.processing)
         if unsent:
             if not deterministic:
                 self._fail_unqueued(unsent)
@@ -174,10 +181,14 @@ class BatchUseCases(ServiceCore):
             return self.store.create_batch(batch)
         except Conflict:
             existing = self.store.get_batch(batch.id, batch.tenant)
-            if existing.agent != batch.agent or existing.item_count != batch.item_count:
+            if (
+                existing.agent != batch.agent
+                or existing.item_count != batch.item_count
+                or existing.processing is not batch.processing
+            ):
                 raise IdempotencyKeyReused(
-                    f"batch {batch.id} was submitted with another agent or item count under "
-                    "the same key(s)"
+                    f"batch {batch.id} was submitted with another agent, item count or "
+                    "processing under the same key(s)"
                 ) from None
             return existing
 
@@ -202,6 +213,7 @@ class BatchUseCases(ServiceCore):
             agent=batch.agent,
             agent_version=batch.agent_version,
             item_count=batch.item_count,
+            processing=batch.processing,
             counts=counts,
             done=counts.terminal >= batch.item_count,
             metadata=batch.metadata,

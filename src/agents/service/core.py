@@ -11,6 +11,7 @@ from agents.config import Settings, get_settings
 from agents.errors import ConfigurationError, GatewayError, PayloadTooLarge, ServiceUnavailable
 from agents.names import validate_agent_name
 from agents.observability import logger
+from agents.records import Processing
 from agents.types import ErrorInfo
 
 if TYPE_CHECKING:
@@ -95,9 +96,12 @@ class ServiceCore:
             except GatewayError:
                 logger.exception("could not fail an unqueued invocation")
 
-    def _send_all(self, invocation_ids: list[str]) -> list[str]:
-        """SendMessageBatch ``{"invocation_id": id}`` in chunks of 10, retrying failed
-        entries; returns the ids still unsent after :data:`SQS_SEND_ROUNDS` rounds."""
+    def _send_all(
+        self, invocation_ids: list[str], *, processing: Processing = Processing.STANDARD
+    ) -> list[str]:
+        """SendMessageBatch ``{"invocation_id": id}`` (with ``"processing": "economy"`` for
+        economy items) in chunks of 10, retrying failed entries; returns the ids still
+        unsent after :data:`SQS_SEND_ROUNDS` rounds."""
         if not invocation_ids:
             return []
         from agents import aws
@@ -109,6 +113,7 @@ class ServiceCore:
                 "the invocation queue is not configured (INVOCATION_QUEUE_URL)"
             )
         sqs = aws.client("sqs")
+        economy = processing is Processing.ECONOMY
         pending = list(dict.fromkeys(invocation_ids))
         for round_no in range(SQS_SEND_ROUNDS):
             if round_no:
@@ -120,7 +125,10 @@ class ServiceCore:
                 for position, invocation_id in enumerate(chunk):
                     entry: dict[str, Any] = {
                         "Id": str(position),
-                        "MessageBody": json.dumps({"invocation_id": invocation_id}),
+                        "MessageBody": json.dumps(
+                            {"invocation_id": invocation_id}
+                            | ({"processing": processing.value} if economy else {})
+                        ),
                     }
                     if url.endswith(".fifo"):
                         entry["MessageGroupId"] = invocation_id

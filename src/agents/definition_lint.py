@@ -25,7 +25,6 @@ from agents.definitions import (
 )
 from agents.errors import DefinitionError, UnknownModel
 from agents.model_aliases import resolve_model
-from agents.tools.plan import tool_choices
 
 Severity = Literal["error", "warning"]
 
@@ -183,6 +182,10 @@ def lint_file(path: Path, settings: Settings) -> LintedFile:
                 "set MODEL_ALIASES to map it, or use a known alias; it fails at run time",
             )
         )
+    # Imported here: the tools package builds the Powertools logger, which must not bind
+    # to stdout before `agw dev` points stdout at stderr (the CLI imports this module).
+    from agents.tools.plan import tool_choices
+
     for choice in tool_choices(definition, settings, has_files=True):
         if choice.reason is not None:
             item.findings.append(

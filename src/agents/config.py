@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic.fields import FieldInfo
@@ -76,6 +76,12 @@ class Settings(BaseSettings):
     definition_cache_ttl_seconds: float = Field(default=60.0, ge=0)
     batch_max_items: int = Field(default=500, ge=1)
     worker_concurrency: int = Field(default=10, ge=1)
+    # tenants and access (docs/security.md)
+    auth_mode: Literal["KEYS", "COGNITO", "IAM", "API_KEY"] = "API_KEY"
+    tenant_claim: str = "custom:tenant"
+    tenants_table: str = ""
+    tenant_key_pepper_secret: str = ""
+    key_last_used_interval_s: int = Field(default=300, ge=0)
 
     @field_validator("log_input", mode="before")
     @classmethod

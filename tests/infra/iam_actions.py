@@ -30,6 +30,8 @@ INVOCATION_INDEXES = "<InvocationsTable>/index/*"
 IDEMPOTENCY = "<IdempotencyTable>"
 QUEUE = "<InvocationQueue>"
 DLQ = "<DeadLetterQueue>"
+TENANTS = "<TenantsTable>"
+PEPPER = "<TenantKeyPepper>"
 SECRET = (
     "arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>"
     ":secret:<AnthropicApiKeySecretName>-??????"
@@ -70,6 +72,9 @@ _CORE = (
     Call("sqs:SendMessage", DLQ, "DLQ message for a FAILED invocation (also SendMessageBatch)"),
     # agents.secrets: Powertools parameters get_secret, cached
     Call("secretsmanager:GetSecretValue", SECRET, "the Anthropic API key"),
+    # agents.tenants.budget: check_budget (GetItem) and record_spend (one UpdateItem ADD)
+    Call("dynamodb:GetItem", TENANTS, "budgets: the tenant's caps and spend"),
+    Call("dynamodb:UpdateItem", TENANTS, "budgets: add a turn's cost to the counters"),
 )
 
 #: logical id of the function -> every call its role must allow, and nothing more.
@@ -87,6 +92,12 @@ CALLS: dict[str, tuple[Call, ...]] = {
         Call("sqs:DeleteMessage", QUEUE, "event source mapping: delete processed messages"),
         Call("sqs:GetQueueAttributes", QUEUE, "event source mapping: queue attributes"),
         Call("sqs:ChangeMessageVisibility", QUEUE, "worker: back off a retryable record"),
+    ),
+    "AuthorizerFunction": (
+        *(c._replace(resource=c.resource.format(fn="AuthorizerFunction")) for c in _PLATFORM),
+        Call("dynamodb:GetItem", TENANTS, "authorizer: the key's hash and its tenant"),
+        Call("dynamodb:UpdateItem", TENANTS, "authorizer: last_used_at, every few minutes"),
+        Call("secretsmanager:GetSecretValue", PEPPER, "authorizer: the key hash pepper"),
     ),
 }
 

@@ -10,4 +10,5 @@ pytest_plugins = [
     "tests.plugins.dev_stack",
     "tests.plugins.reliability",
     "tests.plugins.worker",
+    "tests.plugins.tenants",
 ]

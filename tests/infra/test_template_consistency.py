@@ -359,7 +359,7 @@ def test_role_uses_wildcard_resources_only_where_aws_offers_no_other(fn: str) ->
             assert action in iam_actions.WILDCARD_ACTIONS, f"{fn}: {action} on *"
 
 
-@pytest.mark.parametrize("fn", ("ApiFunction", "WorkerFunction"))
+@pytest.mark.parametrize("fn", ["ApiFunction", "WorkerFunction"])
 def test_listing_is_confined_to_the_agents_prefix(fn: str) -> None:
     (listing,) = (s for s in _statements(fn) if "s3:ListBucket" in _as_list(s["Action"]))
     prefixes = listing["Condition"]["StringLike"]["s3:prefix"]

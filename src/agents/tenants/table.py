@@ -1,6 +1,7 @@
 """Reads and writes of the TenantsTable that the functions make (authorizer, budgets).
 
-The operator's writes (create, disable, revoke, rotate) are in the operator-only ``lifecycle`` module.
+The operator's writes (create, disable, revoke, rotate) are in the operator-only
+``lifecycle`` module.
 """
 
 from __future__ import annotations

@@ -19,6 +19,7 @@ from http.server import ThreadingHTTPServer
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from local.apigw.authorizer import AuthorizerGate, RequestAuthorizer, request_authorizer
 from local.apigw.gateway_rules import (
     API_GATEWAY_METHODS,
     CONTEXT_VARIABLE,
@@ -76,6 +77,7 @@ class ApiGatewayShim:
         integration_timeout_ms: int | None = None,
         account_id: str = "123456789012",
         gateway_responses: Mapping[str, GatewayResponse] | None = None,
+        authorizer: RequestAuthorizer | None = None,
     ) -> None:
         missing = {r.function_logical_id for r in routes} - set(functions)
         if missing:
@@ -107,6 +109,20 @@ class ApiGatewayShim:
             )
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
+        #: The REQUEST authorizer (KEYS mode), run before every route's function.
+        self.gate: AuthorizerGate | None = (
+            None
+            if authorizer is None
+            else AuthorizerGate(
+                authorizer,
+                lambda event: self._invoke(
+                    authorizer.function_logical_id,
+                    event,
+                    event["requestContext"]["requestId"],
+                    self.functions[authorizer.function_logical_id].timeout,
+                ),
+            )
+        )
 
     @classmethod
     def from_template(
@@ -129,6 +145,12 @@ class ApiGatewayShim:
         options.setdefault("account_id", template.account_id)
         options.setdefault("gateway_responses", api.gateway_responses)
         functions = {f: template.function(f) for f in {r.function_logical_id for r in routes}}
+        authorizer = request_authorizer(template, api.logical_id)
+        if authorizer is not None:
+            functions[authorizer.function_logical_id] = template.function(
+                authorizer.function_logical_id
+            )
+            options.setdefault("authorizer", authorizer)
         return cls(routes, functions, **options)
 
     # ---------------------------------------------------------------- lifecycle
@@ -339,6 +361,15 @@ class ApiGatewayShim:
             api_key=api_key,
             request_id=request_id,
         )
+        if self.gate is not None:
+            method_arn = (
+                f"arn:aws:execute-api:us-east-1:{self.account_id}:{self.api_id}/{self.stage}"
+                f"/{method}{raw_path}"
+            )
+            decision = self.gate.decide(headers, method_arn, event)
+            if decision.outcome != "allow":
+                return self.gateway_error(decision.outcome, request_id)
+            event["requestContext"]["authorizer"] = dict(decision.context or {})
         timeout_ms = self.integration_timeout_ms or route.timeout_ms
         kind, outcome = self._invoke(
             route.function_logical_id, event, request_id, timeout_ms / 1000

@@ -130,14 +130,16 @@ def list_tenants(table: TenantsTable) -> list[TenantRecord]:
 def _update(table: TenantsTable, item_id: str, expression: str, **values: Any) -> None:
     names = {f"#{name}": name for name in values}
     given = {f":{name}": value for name, value in values.items() if value is not None}
-    table.client.update_item(
-        TableName=table.name,
-        Key={"id": {"S": item_id}},
-        UpdateExpression=expression,
-        ConditionExpression="attribute_exists(id)",
-        ExpressionAttributeNames=names,
-        **({"ExpressionAttributeValues": given} if given else {}),
-    )
+    request: dict[str, Any] = {
+        "TableName": table.name,
+        "Key": {"id": {"S": item_id}},
+        "UpdateExpression": expression,
+        "ConditionExpression": "attribute_exists(id)",
+        "ExpressionAttributeNames": names,
+    }
+    if given:
+        request["ExpressionAttributeValues"] = given
+    table.client.update_item(**request)
 
 
 def set_tenant_status(table: TenantsTable, tenant_id: str, status: str) -> TenantRecord:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -69,11 +70,12 @@ def test_bad_keys_get_the_gateways_401_and_never_reach_the_api_function(
     assert keys_stack.api is not None
     reached: list[str] = []
     real = keys_stack.api.handler_for("ApiFunction")
-    monkeypatch.setitem(
-        keys_stack.api._handlers,
-        "ApiFunction",
-        lambda e, c: reached.append(e["path"]) or real(e, c),
-    )
+
+    def spy(event: dict[str, Any], context: Any) -> Any:
+        reached.append(event["path"])
+        return real(event, context)
+
+    monkeypatch.setitem(keys_stack.api._handlers, "ApiFunction", spy)
     with _client(keys_stack, key) as client:
         answer = client.get("/invocations")
     assert answer.status_code == 401

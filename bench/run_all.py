@@ -24,7 +24,15 @@ from bench.table import Row, render
 
 ROOT = Path(__file__).resolve().parents[1]
 OUTPUT = ROOT / ".bench" / "last.md"
-SECTIONS = ("layer", "cold_import", "aws_calls", "handler_overhead", "batch", "prompt_cache")
+SECTIONS = (
+    "layer",
+    "cold_import",
+    "aws_calls",
+    "handler_overhead",
+    "batch",
+    "prompt_cache",
+    "authorizer",
+)
 
 
 def cpu_model() -> str:
@@ -105,6 +113,12 @@ def _prompt_cache(args: argparse.Namespace) -> list[Row]:
     ]
 
 
+def _authorizer(args: argparse.Namespace) -> list[Row]:
+    from bench import authorizer
+
+    return authorizer.rows(args.samples)
+
+
 RUNNERS: dict[str, Callable[[argparse.Namespace], list[Row]]] = {
     "layer": _layer,
     "cold_import": _cold_import,
@@ -112,6 +126,7 @@ RUNNERS: dict[str, Callable[[argparse.Namespace], list[Row]]] = {
     "handler_overhead": _handler_overhead,
     "batch": _batch,
     "prompt_cache": _prompt_cache,
+    "authorizer": _authorizer,
 }
 
 

@@ -37,6 +37,11 @@ SAMPLE_ENV: dict[str, str] = {
     "DEFINITION_CACHE_TTL_SECONDS": "2.5",
     "BATCH_MAX_ITEMS": "50",
     "WORKER_CONCURRENCY": "4",
+    "AUTH_MODE": "KEYS",
+    "TENANT_CLAIM": "custom:org",
+    "TENANTS_TABLE": "tenants",
+    "TENANT_KEY_PEPPER_SECRET": "stack/pepper",
+    "KEY_LAST_USED_INTERVAL_S": "60",
 }
 
 

@@ -165,6 +165,8 @@ class ApiCaller:
             api_key=BENCH_API_KEY,
             request_id=request_id,
         )
+        # What a KEYS-mode authorizer puts on the event (other modes ignore it).
+        event["requestContext"]["authorizer"] = {"principalId": BENCH_TENANT}
         return event, self.shim.functions[route.function_logical_id], request_id
 
     def call(

@@ -10,7 +10,6 @@ docs/local.md ("API Gateway") is the full list.
 from __future__ import annotations
 
 import errno
-import json
 import logging
 import threading
 import uuid
@@ -22,9 +21,9 @@ from urllib.parse import unquote, urlsplit
 from local.apigw.authorizer import AuthorizerGate, RequestAuthorizer, request_authorizer
 from local.apigw.gateway_rules import (
     API_GATEWAY_METHODS,
-    CONTEXT_VARIABLE,
     GATEWAY_ERRORS,
     api_key_id,
+    render_gateway_response,
 )
 from local.apigw.http_server import ProxyRequestHandler, ShimHttpServer, proxy_response
 from local.apigw.proxy_event import ApiStage, ProxyRequest, build_proxy_event
@@ -259,39 +258,20 @@ class ApiGatewayShim:
         )
         if spec is not None:
             status = spec.status_code or status
-        headers, body = self._render(spec, kind, message or default_message, request_id)
+        headers, body = render_gateway_response(
+            spec, kind, message or default_message, request_id, self.stage
+        )
         headers["x-amzn-ErrorType"] = error_type
         return status, list(headers.items()), body.encode()
-
-    def _render(
-        self, spec: GatewayResponse | None, kind: str, text: str, request_id: str
-    ) -> tuple[dict[str, str], str]:
-        """A gateway response's headers and body (its template, else API Gateway's default)."""
-        headers = {"Content-Type": "application/json"}
-        body = json.dumps({"message": text})
-        if spec is not None:
-            headers.update(spec.headers)
-            template = spec.templates.get("application/json") or next(
-                iter(spec.templates.values()), None
-            )
-            if template is not None:
-                values = {
-                    "requestId": request_id,
-                    "extendedRequestId": request_id,
-                    "stage": self.stage,
-                    "error.message": text,
-                    "error.messageString": json.dumps(text),
-                    "error.responseType": kind,
-                }
-                body = CONTEXT_VARIABLE.sub(lambda m: values.get(m.group(1), ""), template)
-        return headers, body
 
     def protocol_error(self, status: int, message: str) -> tuple[int, list[tuple[str, str]], bytes]:
         """An HTTP-level error (bad request line, URI/headers too long) with ``status``,
         rendered by the template's ``DEFAULT_4XX``/``DEFAULT_5XX`` gateway response."""
         request_id = str(uuid.uuid4())
         kind = "DEFAULT_4XX" if status < 500 else "DEFAULT_5XX"
-        headers, body = self._render(self.gateway_responses.get(kind), kind, message, request_id)
+        headers, body = render_gateway_response(
+            self.gateway_responses.get(kind), kind, message, request_id, self.stage
+        )
         headers["x-amzn-RequestId"] = request_id
         return status, list(headers.items()), body.encode()
 

@@ -169,6 +169,8 @@ class ApiCaller:
             api_key=BENCH_API_KEY,
             request_id=request_id,
         )
+        # What a KEYS-mode authorizer puts on the event (other modes ignore it).
+        event["requestContext"]["authorizer"] = {"principalId": BENCH_TENANT}
         function = self.shim.functions[route.function_logical_id]
         with contextlib.redirect_stdout(io.StringIO()):  # EMF metrics lines
             response = handler(event, context_for(function, request_id=request_id))

@@ -32,6 +32,7 @@ SECTIONS = (
     "batch",
     "prompt_cache",
     "economy_cost",
+    "authorizer",
 )
 
 
@@ -135,6 +136,12 @@ def _economy_cost(args: argparse.Namespace) -> list[Row]:
     ]
 
 
+def _authorizer(args: argparse.Namespace) -> list[Row]:
+    from bench import authorizer
+
+    return authorizer.rows(args.samples)
+
+
 RUNNERS: dict[str, Callable[[argparse.Namespace], list[Row]]] = {
     "layer": _layer,
     "cold_import": _cold_import,
@@ -143,6 +150,7 @@ RUNNERS: dict[str, Callable[[argparse.Namespace], list[Row]]] = {
     "batch": _batch,
     "prompt_cache": _prompt_cache,
     "economy_cost": _economy_cost,
+    "authorizer": _authorizer,
 }
 
 

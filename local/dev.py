@@ -18,7 +18,7 @@ import urllib.request
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Unpack
 
-from local.apigw import DEFAULT_API_PORT, api_key_id
+from local.apigw import DEFAULT_API_PORT
 from local.dev_info import DEMO_INPUT, FLAGSHIP_AGENT, DevInfo, generate_api_key
 from local.invoke import DEFAULT_MODEL_PORT
 from local.moto_server import DEFAULT_AWS_PORT
@@ -191,7 +191,7 @@ class DevStack:
             model="offline" if self.offline else "anthropic",
             model_url=fake.url if fake is not None else None,
             api_keys=list(self.api_keys),
-            tenants={key: api_key_id(key) for key in self.api_keys},
+            tenants=dict(stack.tenants),
             stack_name=description.stack_name,
             region=description.region,
             queue_url=queue,

@@ -66,6 +66,8 @@ class DevFileResources(BaseModel):
     agents_prefix: str
     payload_bucket: str
     payload_prefix: str
+    tenants_table: str = ""
+    tenant_key_pepper_secret: str = ""
 
 
 class DevFile(BaseModel):

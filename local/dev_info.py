@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 from pathlib import Path
 from typing import Any, Literal
 
@@ -59,8 +58,11 @@ def tool_demo_body() -> dict[str, Any]:
 
 
 def generate_api_key() -> str:
-    """A fresh local API key (the shim accepts it; it means nothing anywhere else)."""
-    return "agw-local-" + secrets.token_urlsafe(18)
+    """A fresh local tenant key ``agw_<key id>_<secret>`` (KEYS mode; also a valid local
+    API key in API_KEY mode). It means nothing outside this ``agw dev``."""
+    from agents.tenants.keys import generate_key
+
+    return generate_key().value
 
 
 class DevInfo(BaseModel):
@@ -75,7 +77,7 @@ class DevInfo(BaseModel):
     #: The fake Messages API (its ``/_fake/*`` control endpoints), or ``None`` with the real API.
     model_url: str | None
     api_keys: list[str]
-    #: API key -> tenant (the key id API Gateway gives the function).
+    #: API key -> tenant (KEYS: the tenant created for the key; API_KEY: the key id).
     tenants: dict[str, str]
     stack_name: str
     region: str
@@ -119,6 +121,8 @@ class DevInfo(BaseModel):
                 agents_prefix=self.agents_prefix,
                 payload_bucket=env.get("PAYLOAD_BUCKET", ""),
                 payload_prefix=env.get("PAYLOAD_PREFIX", "payloads/"),
+                tenants_table=env.get("TENANTS_TABLE", ""),
+                tenant_key_pepper_secret=env.get("TENANT_KEY_PEPPER_SECRET", ""),
             ),
             tenants=dict(self.tenants),
             environment=dict(self.environment),

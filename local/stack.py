@@ -136,6 +136,8 @@ class LocalStack:
         self.env: dict[str, str] = {}
         self.environment_conflicts: list[str] = []
         self.agents: list[str] = []
+        #: API key -> tenant (KEYS: the TenantsTable tenant made for it; else the key id).
+        self.tenants: dict[str, str] = {}
         self.api_url: str | None = None
         self._environment: ExitStack | None = None
 
@@ -186,6 +188,7 @@ class LocalStack:
         if self.definitions:
             self.agents = self._push_definitions()
         template = self.aws.template
+        self._bootstrap_access(template)
         if self.api_keys is not None:
             api = ApiGatewayShim.from_template(
                 template, [API_FUNCTION], api_keys=self.api_keys, host=self.host, port=self.api_port
@@ -211,6 +214,32 @@ class LocalStack:
             collector_handler = import_handler(lambda: load_handler(function), function)
             self.collector = CollectorThread(collector_handler, self.collector_period_s)
             self.collector.start()
+
+    def _bootstrap_access(self, template: Template) -> None:
+        """Generated secrets (the key pepper); in KEYS mode a tenant per API key."""
+        import boto3
+
+        from local.apigw import api_key_id
+        from local.dev_tenants import DevTenantError, create_generated_secrets, create_tenants
+        from local.moto_server import LOCAL_CREDENTIALS
+
+        assert self.aws is not None
+        session = boto3.session.Session(
+            aws_access_key_id=LOCAL_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=LOCAL_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+            region_name=self.region,
+        )
+        secrets = session.client("secretsmanager", endpoint_url=self.aws.url)
+        create_generated_secrets(template, secrets)
+        keys = self.api_keys or []
+        if self.env.get("AUTH_MODE") != "KEYS" or not keys:
+            self.tenants = {key: api_key_id(key) for key in keys}
+            return
+        dynamodb = session.client("dynamodb", endpoint_url=self.aws.url)
+        try:
+            self.tenants = create_tenants(keys, self.env, dynamodb, secrets)
+        except DevTenantError as exc:
+            raise LocalStackError(str(exc)) from None
 
     def _start_model(self) -> dict[str, str]:
         if not self.model:

@@ -11,4 +11,5 @@ pytest_plugins = [
     "tests.plugins.dev_stack",
     "tests.plugins.reliability",
     "tests.plugins.worker",
+    "tests.plugins.tenants",
 ]

@@ -17,6 +17,7 @@ import pytest
 from agents import aws, container
 from agents.store import get_store
 from agents.types import InvocationStatus
+from handlers.caller import tenant_of
 from tests.plugins.api import (
     IDEMPOTENCY_TABLE,
     TENANT_A,
@@ -325,11 +326,17 @@ def test_a_tenant_never_sees_another_tenants_invocations(api: ApiClient) -> None
     assert [i["id"] for i in api.get("/invocations").json["items"]] == [mine["id"]]
 
 
-def test_tenant_comes_from_iam_or_the_authorizer_and_is_required(api_stack: ApiStack) -> None:
+def test_tenant_comes_from_iam_or_the_authorizer_and_is_required(
+    api_stack: ApiStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
     arn = "arn:aws:iam::123456789012:user/ci-bot"
+    monkeypatch.setenv("AUTH_MODE", "IAM")
+    container.reset()
     by_iam = call_handler(rest_event("POST", PATH, body=BODY, api_key_id=None, user_arn=arn))
     assert by_iam.status == 200
     assert get_store().get(by_iam.json["id"]).tenant == arn
+    monkeypatch.setenv("AUTH_MODE", "KEYS")
+    container.reset()
     by_authorizer = call_handler(
         rest_event("GET", "/invocations", api_key_id=None, principal_id="user-42")
     )
@@ -337,6 +344,38 @@ def test_tenant_comes_from_iam_or_the_authorizer_and_is_required(api_stack: ApiS
     assert by_authorizer.json["items"] == []
     nobody = call_handler(rest_event("GET", "/invocations", api_key_id=None))
     assert_problem(nobody, 401, "unauthorized")
+
+
+@pytest.mark.parametrize("mode", ["KEYS", "COGNITO", "IAM", "API_KEY"])
+def test_only_the_modes_own_identity_counts_and_headers_never_do(mode: str) -> None:
+    event = rest_event(
+        "GET",
+        "/invocations",
+        api_key_id="apikey-id",
+        user_arn="arn:aws:iam::123456789012:user/x",
+        principal_id="tn-authorizer",
+        headers={"x-tenant": "tn-forged", "x-amzn-principal": "tn-forged"},
+    )
+    event["requestContext"]["authorizer"]["claims"] = {"custom:tenant": "tn-claim"}
+    expected = {
+        "KEYS": "tn-authorizer",
+        "COGNITO": "tn-claim",
+        "IAM": "arn:aws:iam::123456789012:user/x",
+        "API_KEY": "apikey-id",
+    }
+    assert tenant_of(event, mode) == expected[mode]
+
+
+def test_a_cognito_token_without_the_tenant_claim_is_a_403_problem(
+    api_stack: ApiStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AUTH_MODE", "COGNITO")
+    container.reset()
+    event = rest_event("GET", "/invocations", api_key_id=None, principal_id="sub-1")
+    event["requestContext"]["authorizer"]["claims"] = {"sub": "sub-1", "email": "a@b.c"}
+    assert_problem(call_handler(event), 403, "forbidden")
+    event["requestContext"]["authorizer"]["claims"]["custom:tenant"] = "tn-acme"
+    assert call_handler(event).status == 200
 
 
 # --- payloads -----------------------------------------------------------------------------

@@ -252,7 +252,8 @@ def test_requests_run_concurrently() -> None:
 
 
 def test_project_template_routes_and_gateway_responses() -> None:
-    template = Template.load(PROJECT_TEMPLATE)
+    # API_KEY mode: the shim checks x-api-key itself (KEYS mode: tests/test_local_authorizer.py)
+    template = Template.load(PROJECT_TEMPLATE, parameter_overrides={"AuthMode": "API_KEY"})
     with ApiGatewayShim.from_template(
         template, handlers={"ApiFunction": echo}, api_keys={KEY_A: "tenant-a"}, port=0
     ) as shim:

@@ -119,7 +119,7 @@ def test_api_errors_are_one_line_and_exit_1(agw: Any) -> None:
 
 def test_wrong_key_and_no_key(agw: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     err = failing(agw, "agents", "list", "--api-key", "not-a-key")
-    assert "(403)" in err
+    assert "(401)" in err  # KEYS mode: the authorizer refuses a malformed key
     monkeypatch.delenv("AGW_API_KEY")
     err = failing(agw, "agents", "list")
     assert "no API key" in err

@@ -54,6 +54,11 @@ SAMPLE_ENV: dict[str, str] = {
     "ECONOMY_MAX_REQUESTS": "5000",
     "ECONOMY_MAX_BYTES": "100000000",
     "ECONOMY_RECONCILE_AFTER_SECONDS": "30",
+    "AUTH_MODE": "KEYS",
+    "TENANT_CLAIM": "custom:org",
+    "TENANTS_TABLE": "tenants",
+    "TENANT_KEY_PEPPER_SECRET": "stack/pepper",
+    "KEY_LAST_USED_INTERVAL_S": "60",
 }
 #: Variables that cannot be combined with one in SAMPLE_ENV: checked on their own.
 SAMPLE_ALONE = {"WEB_BLOCKED_DOMAINS": "ads.example"}

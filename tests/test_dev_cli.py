@@ -76,7 +76,7 @@ def assert_dev_file(path: Path, info: dict[str, object], key: str) -> None:
 
 
 def test_agw_dev_demo_ready_curl_and_sigint(tmp_path: Path) -> None:
-    key = "dev-cli-test-key-123"
+    key = "agw_kdevclitestkeyaaa_dev-cli-test-key-123-aaaaaaaaaaaaaaaaaaaaaaaaaaaa"
     info_file = tmp_path / "info.json"
     proc = start_agw_dev(
         tmp_path,
@@ -148,7 +148,7 @@ def test_agw_dev_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
     try:
         api_url = proc.wait_ready()
         assert "demo:" not in proc.stdout
-        generated = re.search(r"API key +(agw-local-\S+)", proc.stdout)
+        generated = re.search(r"API key +(agw_\S+)", proc.stdout)
         assert generated, proc.stdout
         health = httpx.get(
             api_url + "/health", headers={"x-api-key": generated.group(1)}, timeout=10
@@ -245,11 +245,12 @@ def test_preflight_refuses_one_port_for_two_servers_before_starting_anything() -
 
 
 def test_api_keys_default_to_one_generated_key_and_must_be_header_safe() -> None:
+    from agents.tenants.keys import parse_key
     from local.dev import DevStack, DevStackError
 
     generated = DevStack(environ={}).api_keys
     assert len(generated) == 1
-    assert generated[0].startswith("agw-local-")
+    assert parse_key(generated[0]) is not None  # a tenant key (KEYS mode)
     assert DevStack(environ={}).api_keys != generated
     assert DevStack(api_keys=["a", "b", "a"], environ={}).api_keys == ["a", "b"]
     with pytest.raises(DevStackError):

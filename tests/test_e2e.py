@@ -56,9 +56,10 @@ def assert_problem(response: httpx.Response, status: int, kind: str) -> dict[str
 def test_health_needs_a_known_key(dev_stack: RunningDevStack) -> None:
     with dev_stack.client() as api:
         assert api.get("/health").json()["status"] == "ok"
-    assert httpx.get(dev_stack.api_url + "/health", timeout=10).status_code == 403
+    # KEYS mode: no key and a malformed key are the authorizer's 401 (docs/security.md)
+    assert httpx.get(dev_stack.api_url + "/health", timeout=10).status_code == 401
     unknown = httpx.get(dev_stack.api_url + "/health", headers={"x-api-key": "nope"}, timeout=10)
-    assert unknown.status_code == 403
+    assert unknown.status_code == 401
 
 
 def test_sync_invocation_of_the_flagship(dev_stack: RunningDevStack) -> None:

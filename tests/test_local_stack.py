@@ -179,11 +179,7 @@ def _edited(document: dict[str, Any]) -> dict[str, Any]:
     """The project template with one table, queue and bucket setting changed each."""
     edited = copy.deepcopy(document)
     resources = edited["Resources"]
-    table = next(
-        r["Properties"]
-        for r in resources.values()
-        if r["Type"] == "AWS::DynamoDB::Table" and r["Properties"].get("GlobalSecondaryIndexes")
-    )
+    table = resources["InvocationsTable"]["Properties"]
     index = table["GlobalSecondaryIndexes"][0]
     index["Projection"] = {"ProjectionType": "KEYS_ONLY"}
     index["KeySchema"] = [k for k in index["KeySchema"] if k["KeyType"] == "HASH"]

@@ -141,7 +141,8 @@ def test_parameter_overrides(real: Template) -> None:
 
 def test_real_template_data_resources(real: Template) -> None:
     tables = {t.logical_id: t for t in real.tables()}
-    assert set(tables) == {"InvocationsTable", "IdempotencyTable"}
+    assert set(tables) == {"InvocationsTable", "IdempotencyTable", "TenantsTable"}
+    assert tables["TenantsTable"].point_in_time_recovery
     invocations = tables["InvocationsTable"]
     assert [k.attribute_name for k in invocations.key_schema] == ["id"]
     assert {i.index_name for i in invocations.global_secondary_indexes} == {"by-tenant", "by-batch"}
@@ -175,7 +176,11 @@ def test_real_template_worker_event_source(real: Template) -> None:
 
 
 def test_real_template_api_routes_from_openapi_body(real: Template) -> None:
-    (route,) = real.api_routes("ApiFunction")
+    (keys_route,) = real.api_routes("ApiFunction")
+    assert not keys_route.api_key_required  # KEYS: the authorizer, not an API key
+    assert not keys_route.iam_auth
+    api_key = Template.load(PROJECT_TEMPLATE, parameter_overrides={"AuthMode": "API_KEY"})
+    (route,) = api_key.api_routes("ApiFunction")
     assert (route.path, route.method) == ("/{proxy+}", "ANY")
     assert route.api_key_required
     assert not route.iam_auth

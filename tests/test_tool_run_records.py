@@ -13,7 +13,7 @@ from agents.definitions import parse_definition
 from agents.records import InvocationRecord, ToolRunOutcome
 from agents.service import get_service
 from agents.store import InvocationStore, get_store
-from agents.tool_runs import budgets_for, check_tenant_budget, tenant_turn_hooks
+from agents.tool_runs import budgets_for
 from tests.plugins.stack import InvocationStack
 
 pytestmark = pytest.mark.integration
@@ -120,16 +120,3 @@ def test_max_turns_comes_from_the_request_the_definition_or_the_setting(
     assert budgets.max_turns == expected
     assert budgets.max_cost_usd == 0.5
     assert budgets.max_tool_calls is None
-
-
-def test_without_the_tenants_module_there_is_no_tenant_budget() -> None:
-    import importlib
-
-    try:
-        importlib.import_module("agents.tenants.budget")
-    except ModuleNotFoundError:
-        pass
-    else:
-        pytest.skip("the tenants module is present; its own tests cover the budget")
-    check_tenant_budget("tenant-a")
-    assert tenant_turn_hooks("tenant-a") == (None, None)

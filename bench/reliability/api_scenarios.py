@@ -161,6 +161,27 @@ def tenant_isolation(h: Harness) -> Outcome:
             or b_same.json().get("id") in a_ids
             or b_other.json().get("id") in a_ids
         )
+        # Forging (KEYS mode): identity headers change nothing, a forged key opens nothing.
+        tenant_a = h.tenant(KEY_A)
+        forged = {
+            "x-tenant": tenant_a,
+            "x-amzn-principal-id": tenant_a,
+            "x-amzn-apigateway-api-key-id": tenant_a,
+            "x-amz-user-arn": f"arn:aws:iam::123456789012:user/{tenant_a}",
+        }
+        for name, value in forged.items():
+            expect(f"forged {name}", b.get("/invocations", headers={name: value}), {200})
+            expect(f"forged {name} read", b.get(f"/invocations/{a_sync}", headers={name: value}),
+                   {404})  # fmt: skip
+        key_id_a = KEY_A.split("_")[1]
+        for what, value in (
+            ("A's key id, B's secret", f"agw_{key_id_a}_{KEY_B.split('_', 2)[2]}"),
+            ("A's tenant id as a key", tenant_a),
+            ("A's key, one character off", KEY_A[:-1] + ("a" if KEY_A[-1] != "a" else "b")),
+        ):
+            with h.client(value) as forger:
+                expect(f"forged x-api-key: {what}", forger.get(f"/invocations/{a_sync}"),
+                       {401, 403})  # fmt: skip
         # A's things are untouched and A still replays its own key.
         a_replay = a.post(INVOKE, json=body, headers={"Idempotency-Key": key})
         a_async_after = a.get(f"/invocations/{a_async}").json()

@@ -48,8 +48,8 @@ __all__ = [
 
 REPO = Path(__file__).resolve().parents[2]
 #: Recognisable canaries: none of them may ever show up in a log line or a response.
-KEY_A = "agw-rel-tenant-a-CANARY-7f3e9d2c1b5a"
-KEY_B = "agw-rel-tenant-b-CANARY-4a8b6c0e5f17"
+KEY_A = "agw_kreltenantaaaaaaa_rel-tenant-a-CANARY-7f3e9d2c1b5a-aaaaaaaaaaaaaaaa"
+KEY_B = "agw_kreltenantbbbbbbb_rel-tenant-b-CANARY-4a8b6c0e5f17-bbbbbbbbbbbbbbbb"
 ANTHROPIC_CANARY = "sk-ant-api03-RELIABILITY-CANARY-do-not-log-0c1d2e3f4a5b"
 #: The shipped agent the scenarios run (no required context).
 AGENT = "backend-engineer-python"

@@ -83,7 +83,14 @@ def secrets_hygiene(*, worker: bool = True, timeout_s: float = 180) -> Outcome:
     phase2 = (phase2_out + "\n" + phase2_err).splitlines()
     every_line = phase1 + phase2
     responses: list[str] = report.get("responses", [])
-    secrets = {"api key A": KEY_A, "api key B": KEY_B, "Anthropic key": ANTHROPIC_CANARY}
+    secrets = {
+        "api key A": KEY_A,
+        "api key B": KEY_B,
+        "key secret A": KEY_A.split("_", 2)[2],
+        "key secret B": KEY_B.split("_", 2)[2],
+        "a stored key hash": "hmac-sha256:",
+        "Anthropic key": ANTHROPIC_CANARY,
+    }
     in_logs = {name: sum(secret in line for line in every_line) for name, secret in secrets.items()}
     in_responses = {name: sum(secret in r for r in responses) for name, secret in secrets.items()}
     response_leaks = [found for r in responses for found in leaks_in(r, secrets=())]

@@ -4,9 +4,18 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import re
 
-__all__ = ["API_GATEWAY_METHODS", "CONTEXT_VARIABLE", "GATEWAY_ERRORS", "api_key_id"]
+from local.template import GatewayResponse
+
+__all__ = [
+    "API_GATEWAY_METHODS",
+    "CONTEXT_VARIABLE",
+    "GATEWAY_ERRORS",
+    "api_key_id",
+    "render_gateway_response",
+]
 
 
 def api_key_id(key: str) -> str:
@@ -28,10 +37,40 @@ GATEWAY_ERRORS: dict[str, tuple[int, str, str]] = {
         "MissingAuthenticationTokenException",
     ),
     "INVALID_API_KEY": (403, "Forbidden", "ForbiddenException"),
-    "ACCESS_DENIED": (403, "Forbidden", "AccessDeniedException"),
+    "ACCESS_DENIED": (
+        403,
+        "User is not authorized to access this resource",
+        "AccessDeniedException",
+    ),
+    "UNAUTHORIZED": (401, "Unauthorized", "UnauthorizedException"),
+    "AUTHORIZER_FAILURE": (500, "Internal server error", "AuthorizerConfigurationException"),
     "REQUEST_TOO_LARGE": (413, "Request Too Long", "RequestTooLongException"),
     "INTEGRATION_TIMEOUT": (504, "Endpoint request timed out", "InternalServerErrorException"),
     "INTEGRATION_FAILURE": (502, "Internal server error", "InternalServerErrorException"),
 }
 #: ``$context.<name>`` in a gateway response template.
 CONTEXT_VARIABLE = re.compile(r"\$context\.([A-Za-z][A-Za-z.]*[A-Za-z])")
+
+
+def render_gateway_response(
+    spec: GatewayResponse | None, kind: str, text: str, request_id: str, stage: str
+) -> tuple[dict[str, str], str]:
+    """A gateway response's headers and body (its template, else API Gateway's default)."""
+    headers = {"Content-Type": "application/json"}
+    body = json.dumps({"message": text})
+    if spec is not None:
+        headers.update(spec.headers)
+        template = spec.templates.get("application/json") or next(
+            iter(spec.templates.values()), None
+        )
+        if template is not None:
+            values = {
+                "requestId": request_id,
+                "extendedRequestId": request_id,
+                "stage": stage,
+                "error.message": text,
+                "error.messageString": json.dumps(text),
+                "error.responseType": kind,
+            }
+            body = CONTEXT_VARIABLE.sub(lambda m: values.get(m.group(1), ""), template)
+    return headers, body

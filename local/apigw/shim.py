@@ -10,7 +10,6 @@ docs/local.md ("API Gateway") is the full list.
 from __future__ import annotations
 
 import errno
-import json
 import logging
 import threading
 import uuid
@@ -19,11 +18,12 @@ from http.server import ThreadingHTTPServer
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from local.apigw.authorizer import AuthorizerGate, RequestAuthorizer, request_authorizer
 from local.apigw.gateway_rules import (
     API_GATEWAY_METHODS,
-    CONTEXT_VARIABLE,
     GATEWAY_ERRORS,
     api_key_id,
+    render_gateway_response,
 )
 from local.apigw.http_server import ProxyRequestHandler, ShimHttpServer, proxy_response
 from local.apigw.proxy_event import ApiStage, ProxyRequest, build_proxy_event
@@ -76,6 +76,7 @@ class ApiGatewayShim:
         integration_timeout_ms: int | None = None,
         account_id: str = "123456789012",
         gateway_responses: Mapping[str, GatewayResponse] | None = None,
+        authorizer: RequestAuthorizer | None = None,
     ) -> None:
         missing = {r.function_logical_id for r in routes} - set(functions)
         if missing:
@@ -107,6 +108,20 @@ class ApiGatewayShim:
             )
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
+        #: The REQUEST authorizer (KEYS mode), run before every route's function.
+        self.gate: AuthorizerGate | None = (
+            None
+            if authorizer is None
+            else AuthorizerGate(
+                authorizer,
+                lambda event: self._invoke(
+                    authorizer.function_logical_id,
+                    event,
+                    event["requestContext"]["requestId"],
+                    self.functions[authorizer.function_logical_id].timeout,
+                ),
+            )
+        )
 
     @classmethod
     def from_template(
@@ -129,6 +144,12 @@ class ApiGatewayShim:
         options.setdefault("account_id", template.account_id)
         options.setdefault("gateway_responses", api.gateway_responses)
         functions = {f: template.function(f) for f in {r.function_logical_id for r in routes}}
+        authorizer = request_authorizer(template, api.logical_id)
+        if authorizer is not None:
+            functions[authorizer.function_logical_id] = template.function(
+                authorizer.function_logical_id
+            )
+            options.setdefault("authorizer", authorizer)
         return cls(routes, functions, **options)
 
     # ---------------------------------------------------------------- lifecycle
@@ -237,39 +258,20 @@ class ApiGatewayShim:
         )
         if spec is not None:
             status = spec.status_code or status
-        headers, body = self._render(spec, kind, message or default_message, request_id)
+        headers, body = render_gateway_response(
+            spec, kind, message or default_message, request_id, self.stage
+        )
         headers["x-amzn-ErrorType"] = error_type
         return status, list(headers.items()), body.encode()
-
-    def _render(
-        self, spec: GatewayResponse | None, kind: str, text: str, request_id: str
-    ) -> tuple[dict[str, str], str]:
-        """A gateway response's headers and body (its template, else API Gateway's default)."""
-        headers = {"Content-Type": "application/json"}
-        body = json.dumps({"message": text})
-        if spec is not None:
-            headers.update(spec.headers)
-            template = spec.templates.get("application/json") or next(
-                iter(spec.templates.values()), None
-            )
-            if template is not None:
-                values = {
-                    "requestId": request_id,
-                    "extendedRequestId": request_id,
-                    "stage": self.stage,
-                    "error.message": text,
-                    "error.messageString": json.dumps(text),
-                    "error.responseType": kind,
-                }
-                body = CONTEXT_VARIABLE.sub(lambda m: values.get(m.group(1), ""), template)
-        return headers, body
 
     def protocol_error(self, status: int, message: str) -> tuple[int, list[tuple[str, str]], bytes]:
         """An HTTP-level error (bad request line, URI/headers too long) with ``status``,
         rendered by the template's ``DEFAULT_4XX``/``DEFAULT_5XX`` gateway response."""
         request_id = str(uuid.uuid4())
         kind = "DEFAULT_4XX" if status < 500 else "DEFAULT_5XX"
-        headers, body = self._render(self.gateway_responses.get(kind), kind, message, request_id)
+        headers, body = render_gateway_response(
+            self.gateway_responses.get(kind), kind, message, request_id, self.stage
+        )
         headers["x-amzn-RequestId"] = request_id
         return status, list(headers.items()), body.encode()
 
@@ -339,6 +341,15 @@ class ApiGatewayShim:
             api_key=api_key,
             request_id=request_id,
         )
+        if self.gate is not None:
+            method_arn = (
+                f"arn:aws:execute-api:us-east-1:{self.account_id}:{self.api_id}/{self.stage}"
+                f"/{method}{raw_path}"
+            )
+            decision = self.gate.decide(headers, method_arn, event)
+            if decision.outcome != "allow":
+                return self.gateway_error(decision.outcome, request_id)
+            event["requestContext"]["authorizer"] = dict(decision.context or {})
         timeout_ms = self.integration_timeout_ms or route.timeout_ms
         kind, outcome = self._invoke(
             route.function_logical_id, event, request_id, timeout_ms / 1000

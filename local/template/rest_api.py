@@ -48,8 +48,11 @@ def _static_value(value: Any) -> str:
 
 
 def _scheme_kind(scheme: Mapping[str, Any]) -> _SchemeKind:
-    if scheme.get("x-amazon-apigateway-authtype", "").lower() == "awssigv4":
+    authtype = str(scheme.get("x-amazon-apigateway-authtype", "")).lower()
+    if authtype == "awssigv4":
         return _SchemeKind.AWS_IAM
+    if authtype in {"custom", "cognito_user_pools"}:
+        return _SchemeKind.OTHER  # an authorizer (local.apigw.authorizer), not an API key
     if scheme.get("type") == "apiKey" and str(scheme.get("name", "")).lower() == "x-api-key":
         return _SchemeKind.API_KEY
     return _SchemeKind.OTHER

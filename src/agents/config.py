@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -131,6 +131,12 @@ class Settings(BaseSettings):
     economy_max_requests: int = Field(default=10_000, ge=1, le=100_000)
     economy_max_bytes: int = Field(default=200_000_000, ge=1024, le=256_000_000)
     economy_reconcile_after_seconds: float = Field(default=120.0, ge=0)
+    # tenants and access (docs/security.md)
+    auth_mode: Literal["KEYS", "COGNITO", "IAM", "API_KEY"] = "API_KEY"
+    tenant_claim: str = "custom:tenant"
+    tenants_table: str = ""
+    tenant_key_pepper_secret: str = ""
+    key_last_used_interval_s: int = Field(default=300, ge=0)
 
     @field_validator("disabled_tools", "web_allowed_domains", "web_blocked_domains", mode="before")
     @classmethod

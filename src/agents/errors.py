@@ -85,6 +85,10 @@ class InvalidIdempotencyKey(
 class Unauthorized(GatewayError, error_type="unauthorized", title="Unauthorized", status=401): ...
 
 
+class Forbidden(GatewayError, error_type="forbidden", title="Forbidden", status=403):
+    """An authenticated caller without a tenant (a Cognito token lacking the tenant claim)."""
+
+
 class NotFound(GatewayError, error_type="not-found", title="Not found", status=404): ...
 
 
@@ -151,6 +155,12 @@ class EconomyNotSupported(
     title="Economy processing not supported for this agent",
     status=422,
 ): ...
+
+
+class BudgetExceeded(
+    GatewayError, error_type="budget-exceeded", title="Tenant budget exceeded", status=429
+):
+    """The tenant's daily or monthly spend cap is reached (``retry_after_s``: to the reset)."""
 
 
 class DefinitionError(

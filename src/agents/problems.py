@@ -140,7 +140,11 @@ def public_view(record: InvocationRecord, *, include_input: bool = False) -> Inv
 
 
 def retry_headers(failure: Failure) -> dict[str, str]:
-    """``Retry-After`` for the problems a retry can cure shortly."""
+    """``Retry-After`` for the problems a retry can cure shortly, or at a known time
+    (``retry_after_s``: a budget window's reset)."""
+    later = failure.extra.get("retry_after_s")
+    if isinstance(later, int) and later > 0:
+        return {"Retry-After": str(later)}
     return {"Retry-After": str(RETRY_AFTER_S)} if failure.error_type in _RETRY_LATER else {}
 
 

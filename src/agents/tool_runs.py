@@ -1,12 +1,10 @@
 """A tool run for the executor: its budgets, the tenant's spend cap around each turn, the tool
 plan and workspace of a record, and the fields its result adds to the record.
 
-``agents.tenants.budget`` is imported when used; without it there is no tenant budget
-(``docs/runner.md``, "The tool loop")."""
+The tenant's spend cap is ``agents.tenants.budget`` (no tenants table configured: no cap)."""
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -34,40 +32,24 @@ __all__ = [
 _MAX_TURNS_KEYS = ("maxTurns", "max_turns")
 
 
-def _optional_module(name: str) -> Any:
-    """``name`` imported, or None when it (or its package) is not part of this build."""
-    try:
-        return importlib.import_module(name)
-    except ModuleNotFoundError as exc:
-        if exc.name is not None and name.startswith(exc.name):
-            return None
-        raise
-
-
-def _budget_module() -> Any:
-    return _optional_module("agents.tenants.budget")
-
-
 def check_tenant_budget(tenant: str) -> None:
     """Raise ``BudgetExceeded`` (429) when ``tenant`` is over its spend cap (no cap: no-op)."""
-    budget = _budget_module()
-    if budget is not None:
-        budget.check_budget(tenant)
+    from agents.tenants.budget import check_budget
+
+    check_budget(tenant)
 
 
 def tenant_turn_hooks(
     tenant: str,
-) -> tuple[Callable[[int], None] | None, Callable[[TurnRecord, float], None] | None]:
+) -> tuple[Callable[[int], None], Callable[[TurnRecord, float], None]]:
     """``before_turn`` (the cap check) and ``after_turn`` (one atomic spend update)."""
-    budget = _budget_module()
-    if budget is None:
-        return None, None
+    from agents.tenants.budget import check_budget, record_spend
 
     def before_turn(turn: int) -> None:
-        budget.check_budget(tenant)
+        check_budget(tenant)
 
     def after_turn(record: TurnRecord, cost_usd: float) -> None:
-        budget.record_spend(tenant, cost_usd)
+        record_spend(tenant, cost_usd)
 
     return before_turn, after_turn
 

@@ -81,6 +81,14 @@ FIELDS: dict[str, _Field] = {
         env="PAYLOAD_BUCKET", output="AgentsBucketName", logical_id="AgentsBucket"
     ),
     "payload_prefix": _Field(env="PAYLOAD_PREFIX", output=None, logical_id=None),
+    "tenants_table": _Field(
+        env="TENANTS_TABLE", output="TenantsTableName", logical_id="TenantsTable"
+    ),
+    "tenant_key_pepper_secret": _Field(
+        env="TENANT_KEY_PEPPER_SECRET",
+        output="TenantKeyPepperSecretName",
+        logical_id="TenantKeyPepper",
+    ),
 }
 _DEFAULTS = {"agents_prefix": "agents/", "payload_prefix": "payloads/"}
 
@@ -103,6 +111,8 @@ class StackTarget(BaseModel):
     agents_prefix: str = "agents/"
     payload_bucket: str = ""
     payload_prefix: str = "payloads/"
+    tenants_table: str = ""
+    tenant_key_pepper_secret: str = ""
     #: The dev stack's fake AWS credentials (moto accepts any), used when the
     #: environment has none; ``None`` for a deployed stack.
     local_credentials: tuple[str, str] | None = None

@@ -8,28 +8,45 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler.api_gateway import BaseRouter
 
-from agents.errors import Unauthorized
+from agents.config import get_settings
+from agents.errors import Forbidden, Unauthorized
 from agents.observability import logger
 
 __all__ = ["current_request_id", "current_tenant", "tenant_of", "wants_async"]
 
 
-def tenant_of(event: Mapping[str, Any]) -> str:
-    """The caller's tenant: the API key id, else the IAM user ARN, else the authorizer's
-    principal id (the one place that decides; docs/api.md "Tenancy")."""
+def _text(value: Any) -> str | None:
+    return value.strip() if isinstance(value, str) and value.strip() else None
+
+
+def tenant_of(event: Mapping[str, Any], auth_mode: str | None = None) -> str:
+    """The caller's tenant, by ``AUTH_MODE`` (the one place that decides; docs/security.md):
+    KEYS the authorizer's ``principalId``, COGNITO the ``TENANT_CLAIM`` claim (403 without
+    it), IAM the caller's IAM principal, API_KEY the API Gateway API key id. Nothing a
+    caller sends as a header is ever read here."""
+    settings = get_settings()
+    mode = auth_mode or settings.auth_mode
     context = event.get("requestContext") or {}
     identity = context.get("identity") or {}
-    authorizer = context.get("authorizer") or {}
-    for value in (
-        identity.get("apiKeyId"),
-        identity.get("userArn"),
-        authorizer.get("principalId") if isinstance(authorizer, Mapping) else None,
-    ):
-        if isinstance(value, str) and value.strip():
-            return value.strip()
-    raise Unauthorized(
-        "the request carries no caller identity (API key, IAM principal or authorizer principal)"
-    )
+    authorizer = context.get("authorizer")
+    authorizer = authorizer if isinstance(authorizer, Mapping) else {}
+    if mode == "KEYS":
+        tenant = _text(authorizer.get("principalId"))
+    elif mode == "COGNITO":
+        claims = authorizer.get("claims")
+        claims = claims if isinstance(claims, Mapping) else {}
+        if not claims:
+            raise Unauthorized("the request carries no Cognito token claims")
+        tenant = _text(claims.get(settings.tenant_claim))
+        if tenant is None:
+            raise Forbidden(f"the token has no {settings.tenant_claim!r} claim (the tenant)")
+    elif mode == "IAM":
+        tenant = _text(identity.get("userArn"))
+    else:
+        tenant = _text(identity.get("apiKeyId"))
+    if tenant is None:
+        raise Unauthorized(f"the request carries no caller identity ({mode} mode)")
+    return tenant
 
 
 def current_tenant(resolver: BaseRouter) -> str:

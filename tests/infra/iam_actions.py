@@ -32,6 +32,8 @@ IDEMPOTENCY = "<IdempotencyTable>"
 QUEUE = "<InvocationQueue>"
 DLQ = "<DeadLetterQueue>"
 ECONOMY_QUEUE = "<EconomyQueue>"
+TENANTS = "<TenantsTable>"
+PEPPER = "<TenantKeyPepper>"
 SECRET = (
     "arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>"
     ":secret:<AnthropicApiKeySecretName>-??????"
@@ -77,6 +79,9 @@ _CORE = (
     Call("secretsmanager:GetSecretValue", SECRET, "the Anthropic API key"),
     # agents.tools.server_tools.read_secret: MCP_SERVERS bearer tokens (config prefix)
     Call("secretsmanager:GetSecretValue", MCP_TOKENS, "MCP connector tokens"),
+    # agents.tenants.budget: check_budget (GetItem) and record_spend (one UpdateItem ADD)
+    Call("dynamodb:GetItem", TENANTS, "budgets: the tenant's caps and spend"),
+    Call("dynamodb:UpdateItem", TENANTS, "budgets: add a turn's cost to the counters"),
 )
 
 #: logical id of the function -> every call its role must allow, and nothing more.
@@ -120,6 +125,12 @@ CALLS: dict[str, tuple[Call, ...]] = {
         Call("sqs:SendMessage", ECONOMY_QUEUE, "collector: free an item for resubmission"),
         Call("sqs:SendMessage", DLQ, "DLQ message for a FAILED invocation"),
         Call("secretsmanager:GetSecretValue", SECRET, "the Anthropic API key"),
+    ),
+    "AuthorizerFunction": (
+        *(c._replace(resource=c.resource.format(fn="AuthorizerFunction")) for c in _PLATFORM),
+        Call("dynamodb:GetItem", TENANTS, "authorizer: the key's hash and its tenant"),
+        Call("dynamodb:UpdateItem", TENANTS, "authorizer: last_used_at, every few minutes"),
+        Call("secretsmanager:GetSecretValue", PEPPER, "authorizer: the key hash pepper"),
     ),
 }
 

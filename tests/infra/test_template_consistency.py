@@ -29,7 +29,7 @@ from tests.infra.cfn import (
     tool,
 )
 
-FUNCTIONS = ("ApiFunction", "WorkerFunction", "CollectorFunction")
+FUNCTIONS = ("ApiFunction", "WorkerFunction", "CollectorFunction", "AuthorizerFunction")
 ARTIFACT_PACKAGES = {"handlers", "agents"}
 
 # ------------------------------------------------------------ environment ----
@@ -70,9 +70,12 @@ _BOTH = {
 }
 #: Which of config.ENV_VARS each function reads (the rest of ENV_VARS: LOCAL_ONLY).
 NEEDS: dict[str, set[str]] = {
-    "ApiFunction": _BOTH | {"API_TIMEOUT_MS", "MAX_REQUEST_BYTES", "BATCH_MAX_ITEMS"},
+    "ApiFunction": _BOTH
+    | {"API_TIMEOUT_MS", "MAX_REQUEST_BYTES", "BATCH_MAX_ITEMS"}
+    | {"AUTH_MODE", "TENANT_CLAIM", "TENANTS_TABLE"},
     "WorkerFunction": _BOTH
-    | {"MAX_RECEIVE_COUNT", "LEASE_SECONDS", "WORKER_CONCURRENCY", "ECONOMY_QUEUE_URL"},
+    | {"MAX_RECEIVE_COUNT", "LEASE_SECONDS", "WORKER_CONCURRENCY", "ECONOMY_QUEUE_URL"}
+    | {"TENANTS_TABLE"},
     "CollectorFunction": _BOTH
     | {
         "MAX_RECEIVE_COUNT",
@@ -81,7 +84,11 @@ NEEDS: dict[str, set[str]] = {
         "ECONOMY_MAX_BYTES",
         "ECONOMY_RECONCILE_AFTER_SECONDS",
     },
+    # Globals give it the shared variables too; it reads only these (checked on its own block).
+    "AuthorizerFunction": {"TENANTS_TABLE", "TENANT_KEY_PEPPER_SECRET", "KEY_LAST_USED_INTERVAL_S"},
 }
+#: Functions whose own Environment block is checked for extras (Globals are shared).
+OWN_ENV_ONLY = {"AuthorizerFunction"}
 #: Read only outside AWS; never set by the template.
 LOCAL_ONLY = {"ANTHROPIC_API_KEY"}
 POWERTOOLS = {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "POWERTOOLS_LOG_LEVEL"}
@@ -108,7 +115,8 @@ def test_function_sets_the_variables_it_reads(fn: str) -> None:
     assert not missing, f"{fn} reads {sorted(missing)} but template.yaml does not set them"
     unknown = set(env) - set(ENV_VARS) - POWERTOOLS
     assert not unknown, f"{fn} sets {sorted(unknown)}, which src/agents/config.py never reads"
-    extra = set(env) & set(ENV_VARS) - NEEDS[fn]
+    own = resources()[fn]["Properties"]["Environment"]["Variables"] if fn in OWN_ENV_ONLY else env
+    extra = set(own) & set(ENV_VARS) - NEEDS[fn]
     assert not extra, f"{fn} sets {sorted(extra)} that it does not need (least privilege)"
 
 
@@ -256,12 +264,34 @@ def test_every_api_operation_requires_authentication() -> None:
     schemes = body["components"]["securitySchemes"]
     assert schemes["api_key"] == {"type": "apiKey", "name": "x-api-key", "in": "header"}
     assert schemes["sigv4"]["x-amazon-apigateway-authtype"] == "awsSigv4"
+    authorizer = schemes["tenant_key"]["x-amazon-apigateway-authorizer"]
+    assert authorizer["type"] == "request"
+    assert authorizer["identitySource"] == "method.request.header.x-api-key"
+    assert authorizer["authorizerResultTtlInSeconds"] == {"Ref": "AuthorizerCacheTtlSeconds"}
+    assert "${AuthorizerFunction.Arn}" in authorizer["authorizerUri"]["Fn::Sub"]
+    assert 0 < int(parameter_defaults()["AuthorizerCacheTtlSeconds"]) <= 300
+    assert parameter_defaults()["AuthMode"] == "KEYS"
+    assert body["x-amazon-apigateway-api-key-source"] == {
+        "Fn::If": ["UseKeys", "AUTHORIZER", "HEADER"]
+    }
+    expected = {
+        "Fn::If": [
+            "UseIamAuth",
+            {"sigv4": []},
+            {
+                "Fn::If": [
+                    "UseKeys",
+                    {"tenant_key": []},
+                    {"Fn::If": ["UseCognito", {"cognito": []}, {"api_key": []}]},
+                ]
+            },
+        ]
+    }
     for path, methods in body["paths"].items():
         for method, operation in methods.items():
             (requirement,) = operation["security"]
-            assert requirement == {"Fn::If": ["UseIamAuth", {"sigv4": []}, {"api_key": []}]}, (
-                f"{method} {path} is not behind AuthMode"
-            )
+            assert requirement == expected, f"{method} {path} is not behind AuthMode"
+    assert "unfit for production" in template()["Parameters"]["AuthMode"]["Description"]
     plan = resources()["ApiUsagePlan"]
     assert plan["Condition"] == "UseApiKey"
     assert plan["Properties"]["Throttle"] == {
@@ -350,7 +380,7 @@ def test_role_uses_wildcard_resources_only_where_aws_offers_no_other(fn: str) ->
             assert action in iam_actions.WILDCARD_ACTIONS, f"{fn}: {action} on *"
 
 
-@pytest.mark.parametrize("fn", FUNCTIONS)
+@pytest.mark.parametrize("fn", ["ApiFunction", "WorkerFunction"])
 def test_listing_is_confined_to_the_agents_prefix(fn: str) -> None:
     (listing,) = (s for s in _statements(fn) if "s3:ListBucket" in _as_list(s["Action"]))
     prefixes = listing["Condition"]["StringLike"]["s3:prefix"]
@@ -396,12 +426,9 @@ def _transformed() -> dict[str, Any]:
 def test_sam_adds_no_permissions_of_its_own() -> None:
     transformed = _transformed()["Resources"]
     roles = {k for k, v in transformed.items() if v["Type"] == "AWS::IAM::Role"}
-    assert roles == {
-        "ApiFunctionRole",
-        "WorkerFunctionRole",
-        "CollectorFunctionRole",
-        "CollectorScheduleRole",
+    assert roles == {f"{fn}Role" for fn in FUNCTIONS} | {
         "ApiGatewayCloudWatchRole",
+        "CollectorScheduleRole",
     }
     functions = {k: v for k, v in transformed.items() if v["Type"] == "AWS::Lambda::Function"}
     assert set(functions) == set(FUNCTIONS)
@@ -410,7 +437,7 @@ def test_sam_adds_no_permissions_of_its_own() -> None:
     for fn in FUNCTIONS:
         assert "ManagedPolicyArns" not in transformed[f"{fn}Role"]["Properties"]
     permissions = {k for k, v in transformed.items() if v["Type"] == "AWS::Lambda::Permission"}
-    assert permissions == {"ApiInvokePermission"}
+    assert permissions == {"ApiInvokePermission", "AuthorizerInvokePermission"}
     # SnapStart needs published versions; the alias is what API Gateway and SQS invoke.
     aliases = {
         v["Properties"]["FunctionName"]["Ref"]
@@ -455,6 +482,21 @@ def test_invocations_table_matches_the_store() -> None:
     assert props["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
     assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
     assert props["SSESpecification"] == {"SSEEnabled": True}
+
+
+def test_tenants_table_and_pepper_match_the_tenants_package() -> None:
+    props = resources()["TenantsTable"]["Properties"]
+    assert props["KeySchema"] == [{"AttributeName": "id", "KeyType": "HASH"}]
+    (index,) = props["GlobalSecondaryIndexes"]
+    assert index["IndexName"] == "by-tenant"
+    assert [k["AttributeName"] for k in index["KeySchema"]] == ["tenant", "created_at"]
+    assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    assert props["SSESpecification"] == {"SSEEnabled": True}
+    pepper = resources()["TenantKeyPepper"]
+    assert pepper["Type"] == "AWS::SecretsManager::Secret"
+    assert pepper["Properties"]["GenerateSecretString"]["PasswordLength"] >= 32
+    env = _env("AuthorizerFunction")
+    assert env["TENANT_KEY_PEPPER_SECRET"] == pepper["Properties"]["Name"]
 
 
 def test_idempotency_table_matches_powertools_defaults() -> None:
@@ -551,6 +593,8 @@ def test_outputs_tell_how_to_reach_the_stack() -> None:
         "IdempotencyTableName",
         "InvocationQueueUrl",
         "DeadLetterQueueUrl",
+        "TenantsTableName",
+        "TenantKeyPepperSecretName",
     } <= set(outputs)
     assert "get-api-key" in outputs["ApiKeyId"]["Description"]
     assert outputs["AgentsPrefix"]["Value"] == iam_actions.AGENTS_PREFIX
@@ -650,7 +694,9 @@ def _service_of(node: Any, assigned: dict[str, str]) -> str | None:
 
 #: Core modules only the operator's CLI runs (``agw dlq redrive``, ``agw agents push``), with
 #: the operator's credentials: no function role needs their calls.
-OPERATOR_MODULES = frozenset({"src/agents/redrive.py", "src/agents/publish.py"})
+OPERATOR_MODULES = frozenset(
+    {"src/agents/redrive.py", "src/agents/publish.py", "src/agents/tenants/lifecycle.py"}
+)
 
 
 def _code_actions() -> dict[str, set[str]]:
@@ -713,7 +759,10 @@ def test_every_boto3_call_in_the_code_is_in_the_iam_table() -> None:
 
 def test_no_function_code_imports_the_operator_modules() -> None:
     """The IAM scan skips OPERATOR_MODULES, so nothing a function runs may import them."""
-    names = {Path(m).stem for m in OPERATOR_MODULES}
+    names = {
+        str(Path(m).relative_to("src/agents").with_suffix("")).replace("/", ".")
+        for m in OPERATOR_MODULES
+    }
     offenders = []
     for package in sorted(ARTIFACT_PACKAGES):
         for path in sorted((ROOT / "src" / package).rglob("*.py")):

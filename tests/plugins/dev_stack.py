@@ -34,8 +34,8 @@ if TYPE_CHECKING:
 
 REPO = Path(__file__).resolve().parents[2]
 AGW = Path(sys.executable).with_name("agw")
-KEY_A = "e2e-tenant-a-key-0123456789"
-KEY_B = "e2e-tenant-b-key-9876543210"
+KEY_A = "agw_keetenantaaaaaaaa_e2e-tenant-a-key-0123456789-aaaaaaaaaaaaaaaaaaaa"
+KEY_B = "agw_keetenantbbbbbbbb_e2e-tenant-b-key-9876543210-bbbbbbbbbbbbbbbbbbbb"
 START_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 20.0
 #: Variables of the test process that must not leak into the child (it sets its own).

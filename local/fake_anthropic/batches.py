@@ -8,6 +8,9 @@ composed when it ends, by the same offline model and prompt cache as ``/v1/messa
 and custom id, so a resubmission draws again) error (half ``overloaded_error``, half
 ``invalid_request_error``) or expire. ``GET /_fake/batches`` reports creations, requests
 and how often each custom id was submitted (``max_submissions_per_custom_id``).
+``create_delay_s`` holds the answer to a create call that long *after* the batch was
+recorded (a submitter killed meanwhile never hears of it); the hold ends early when the
+caller hangs up.
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import select
+import socket
 import threading
 import time
 import weakref
@@ -56,6 +61,7 @@ class BatchBook:
     processing_delay_s: float = DEFAULT_PROCESSING_DELAY_S
     errored_rate: float = 0.0
     expired_rate: float = 0.0
+    create_delay_s: float = 0.0
     batches: dict[str, FakeBatch] = field(default_factory=dict)
     submissions: Counter[str] = field(default_factory=Counter)
     counters: Counter[str] = field(default_factory=Counter)
@@ -66,7 +72,7 @@ class BatchBook:
             self.batches.clear()
             self.submissions.clear()
             self.counters.clear()
-            self.errored_rate = self.expired_rate = 0.0
+            self.errored_rate = self.expired_rate = self.create_delay_s = 0.0
             self.processing_delay_s = DEFAULT_PROCESSING_DELAY_S
 
     def stats(self) -> dict[str, Any]:
@@ -85,6 +91,8 @@ class BatchBook:
                 "processing_delay_s": self.processing_delay_s,
                 "errored_rate": self.errored_rate,
                 "expired_rate": self.expired_rate,
+                "create_delay_s": self.create_delay_s,
+                "creates_unanswered": self.counters["creates_unanswered"],
             }
 
     def counters_by_result(self) -> Counter[str]:
@@ -233,7 +241,29 @@ def create_batch(state: FakeModelState, exchange: Exchange) -> None:
         )
         book.batches[batch.id] = batch
         book.submissions.update(str(r["custom_id"]) for r in requests)
+        hold_s = book.create_delay_s
+    if hold_s > 0 and not _hold(exchange, hold_s):
+        with book.lock:
+            book.counters["creates_unanswered"] += 1
+        exchange.drop_connection()
+        return
     exchange.send_json(200, _batch_json(state, exchange, batch))
+
+
+def _hold(exchange: Exchange, seconds: float) -> bool:
+    """Wait ``seconds``; False as soon as the caller has closed its connection."""
+    connection: socket.socket = exchange._handler.connection
+    deadline = time.monotonic() + seconds
+    while (left := deadline - time.monotonic()) > 0:
+        readable, _, _ = select.select([connection], [], [], min(left, 0.1))
+        if readable:
+            try:
+                if connection.recv(1, socket.MSG_PEEK) == b"":
+                    return False
+            except OSError:
+                return False
+            time.sleep(min(left, 0.1))  # a pipelined byte: keep holding
+    return True
 
 
 def _check_requests(requests: Any) -> str | None:
@@ -333,7 +363,8 @@ def batch_results(state: FakeModelState, exchange: Exchange) -> None:
 
 @router.route("POST", "/_fake/batches")
 def configure_batches(state: FakeModelState, exchange: Exchange) -> None:
-    """``{"processing_delay_s", "errored_rate", "expired_rate", "reset"}`` (all optional)."""
+    """``{"processing_delay_s", "errored_rate", "expired_rate", "create_delay_s", "reset"}``
+    (all optional)."""
     try:
         body: Any = json.loads(exchange.body or b"{}")
     except ValueError:
@@ -345,7 +376,7 @@ def configure_batches(state: FakeModelState, exchange: Exchange) -> None:
     if body.get("reset"):
         book.reset()
     with book.lock:
-        for name in ("processing_delay_s", "errored_rate", "expired_rate"):
+        for name in ("processing_delay_s", "errored_rate", "expired_rate", "create_delay_s"):
             if name in body:
                 setattr(book, name, float(body[name]))
     exchange.send_json(200, book.stats())

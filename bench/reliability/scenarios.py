@@ -6,7 +6,14 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from bench.reliability import api_scenarios, fuzz, hostile_workspaces, secrets, worker_scenarios
+from bench.reliability import (
+    api_scenarios,
+    economy_scenarios,
+    fuzz,
+    hostile_workspaces,
+    secrets,
+    worker_scenarios,
+)
 from bench.reliability.harness import Harness
 from bench.reliability.outcome import Outcome
 
@@ -72,6 +79,16 @@ SCENARIOS: tuple[Scenario, ...] = (
         "hostile-workspaces",
         "11. Hostile workspaces",
         lambda h, s: hostile_workspaces.hostile_workspaces(_h(h), many_files=_n(100_000, s, 3000)),
+    ),
+    Scenario(
+        "economy-faults",
+        "12. Economy faults",
+        lambda h, s: economy_scenarios.economy_faults(_h(h), items=_n(200, s, 40)),
+    ),
+    Scenario(
+        "economy-crash",
+        "13. Economy crash (kill -9)",
+        lambda h, s: economy_scenarios.economy_crash(_h(h), items=_n(50, s, 10)),
     ),
 )
 

@@ -4,6 +4,7 @@ collector on moto over HTTP, and the real SDK against the fake's /v1/messages/ba
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -24,6 +25,7 @@ from agents.runner import get_runner
 from agents.service import GatewayService
 from agents.store import get_store
 from agents.types import InvocationStatus
+from bench.reliability.economy_scenarios import FakeBatches, billed_once, kill_submitter_in_create
 from handlers.worker import handler as worker_handler
 from tests.plugins.model import FakeModel
 from tests.plugins.stack import InvocationStack, drain_queue
@@ -217,6 +219,29 @@ def test_a_crash_after_the_create_call_submits_nothing_twice(economy: Economy) -
     assert stats["creations"] == 1
     assert stats["max_submissions_per_custom_id"] == 1
     assert {r.economy_batch_id for r in records(ids)} == {None}  # adopted, shown on none
+
+
+def test_a_submitter_killed_in_its_create_call_submits_nothing_twice(economy: Economy) -> None:
+    """A real process: ``kill -9`` while the fake holds the answer to its create call."""
+    ids = submit(12, key="killed")
+    run_worker(economy.stack.queue_url)
+    batches = FakeBatches(economy.model.url)
+
+    killed = kill_submitter_in_create(dict(os.environ), batches)
+
+    assert killed.killed_in_create, killed.stderr
+    assert killed.creations_before_kill == 1
+    assert all(r.economy_batch_id is None and r.economy_submission for r in records(ids))
+    done = run_until_terminal(economy, ids)
+    assert [r.status for r in done] == [InvocationStatus.SUCCEEDED] * 12
+    stats = economy.batches()
+    assert stats["creations"] == 1
+    assert stats["creates_unanswered"] == 1
+    results = batches.results()
+    assert {i: len(results.get(i, [])) for i in ids} == dict.fromkeys(ids, 1)
+    hydrated = [get_store().get(i, hydrate=True) for i in ids]
+    assert all(billed_once(r, results[r.id]) for r in hydrated)
+    assert drain_queue(economy.stack.dlq_url, rounds=2) == []
 
 
 def test_cancelling_every_item_after_submission_cancels_the_message_batch(

@@ -141,7 +141,9 @@ def test_layer_fits_lambda_limits(build: Path, tmp_path: Path) -> None:
     assert zipped < 30 * 2**20, f"layer grew to {zipped / 2**20:.1f} MiB zipped"
 
 
-@pytest.mark.parametrize("fn", ["ApiFunction", "WorkerFunction"])
+@pytest.mark.parametrize(
+    "fn", ["ApiFunction", "WorkerFunction", "AuthorizerFunction", "CollectorFunction"]
+)
 def test_function_artifact_holds_only_the_code(build: Path, fn: str) -> None:
     artifact = build / fn
     assert sorted(p.name for p in artifact.iterdir()) == ["agents", "handlers"]
@@ -158,5 +160,11 @@ def test_function_artifact_holds_only_the_code(build: Path, fn: str) -> None:
 
 def test_built_template_points_at_the_artifacts(build: Path) -> None:
     text = (build / "template.yaml").read_text(encoding="utf-8")
-    for name in ("ApiFunction", "WorkerFunction", "DependenciesLayer"):
+    for name in (
+        "ApiFunction",
+        "WorkerFunction",
+        "AuthorizerFunction",
+        "CollectorFunction",
+        "DependenciesLayer",
+    ):
         assert f"CodeUri: {name}" in text or f"ContentUri: {name}" in text, name

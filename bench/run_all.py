@@ -1,7 +1,7 @@
 """Every benchmark, one table: ``make bench`` / ``python -m bench``.
 
-Runs the layer, cold-import, AWS-call, handler-overhead, batch-concurrency and
-prompt-cache benchmarks in turn, prints ONE table (benchmark, metric, value, goal, met?)
+Runs the layer, cold-import, AWS-call, handler-overhead, batch-concurrency, prompt-cache
+and tool-loop benchmarks in turn, prints ONE table (benchmark, metric, value, goal, met?)
 with the machine it ran on, and writes it to ``.bench/last.md``. A benchmark that fails
 becomes a row saying so (the others still run). Exit status 1 when a goal is missed.
 
@@ -24,7 +24,15 @@ from bench.table import Row, render
 
 ROOT = Path(__file__).resolve().parents[1]
 OUTPUT = ROOT / ".bench" / "last.md"
-SECTIONS = ("layer", "cold_import", "aws_calls", "handler_overhead", "batch", "prompt_cache")
+SECTIONS = (
+    "layer",
+    "cold_import",
+    "aws_calls",
+    "handler_overhead",
+    "batch",
+    "prompt_cache",
+    "tool_loop",
+)
 
 
 def cpu_model() -> str:
@@ -105,6 +113,12 @@ def _prompt_cache(args: argparse.Namespace) -> list[Row]:
     ]
 
 
+def _tool_loop(args: argparse.Namespace) -> list[Row]:
+    from bench import tool_loop
+
+    return tool_loop.rows(tool_loop.run(runs=20, turns=10))
+
+
 RUNNERS: dict[str, Callable[[argparse.Namespace], list[Row]]] = {
     "layer": _layer,
     "cold_import": _cold_import,
@@ -112,6 +126,7 @@ RUNNERS: dict[str, Callable[[argparse.Namespace], list[Row]]] = {
     "handler_overhead": _handler_overhead,
     "batch": _batch,
     "prompt_cache": _prompt_cache,
+    "tool_loop": _tool_loop,
 }
 
 

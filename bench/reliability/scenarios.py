@@ -6,7 +6,14 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from bench.reliability import api_scenarios, fuzz, hostile_workspaces, secrets, worker_scenarios
+from bench.reliability import (
+    api_scenarios,
+    fuzz,
+    hostile_tools,
+    hostile_workspaces,
+    secrets,
+    worker_scenarios,
+)
 from bench.reliability.harness import Harness
 from bench.reliability.outcome import Outcome
 
@@ -72,6 +79,11 @@ SCENARIOS: tuple[Scenario, ...] = (
         "hostile-workspaces",
         "11. Hostile workspaces",
         lambda h, s: hostile_workspaces.hostile_workspaces(_h(h), many_files=_n(100_000, s, 3000)),
+    ),
+    Scenario(
+        "hostile-tools",
+        "12. Hostile tool inputs",
+        lambda h, s: hostile_tools.hostile_tools(_h(h)),
     ),
 )
 

@@ -1,7 +1,7 @@
 """Every benchmark, one table: ``make bench`` / ``python -m bench``.
 
-Runs the layer, cold-import, AWS-call, handler-overhead, batch-concurrency and
-prompt-cache benchmarks in turn, prints ONE table (benchmark, metric, value, goal, met?)
+Runs the layer, cold-import, AWS-call, handler-overhead, batch-concurrency, prompt-cache
+and tool-loop benchmarks in turn, prints ONE table (benchmark, metric, value, goal, met?)
 with the machine it ran on, and writes it to ``.bench/last.md``. A benchmark that fails
 becomes a row saying so (the others still run). Exit status 1 when a goal is missed.
 
@@ -33,6 +33,7 @@ SECTIONS = (
     "prompt_cache",
     "economy_cost",
     "authorizer",
+    "tool_loop",
 )
 
 
@@ -140,6 +141,10 @@ def _authorizer(args: argparse.Namespace) -> list[Row]:
     from bench import authorizer
 
     return authorizer.rows(args.samples)
+def _tool_loop(args: argparse.Namespace) -> list[Row]:
+    from bench import tool_loop
+
+    return tool_loop.rows(tool_loop.run(runs=20, turns=10))
 
 
 RUNNERS: dict[str, Callable[[argparse.Namespace], list[Row]]] = {
@@ -151,6 +156,7 @@ RUNNERS: dict[str, Callable[[argparse.Namespace], list[Row]]] = {
     "prompt_cache": _prompt_cache,
     "economy_cost": _economy_cost,
     "authorizer": _authorizer,
+    "tool_loop": _tool_loop,
 }
 
 

@@ -47,9 +47,8 @@ TOOL_DEMO_FILES: dict[str, str] = {
         "from stats import mean\n\n\ndef test_mean() -> None:\n    assert mean([1.0, 3.0]) == 2.0\n"
     ),
 }
-#: Off until the request field ``files`` and the tool loop are merged (issue 14, W and L);
-#: ``agw dev``'s demo then also POSTs :func:`tool_demo_body` to ``TOOL_DEMO_AGENT``.
-TOOL_DEMO_ENABLED = False
+#: ``agw dev``'s demo also POSTs :func:`tool_demo_body` to ``TOOL_DEMO_AGENT`` (issue 14).
+TOOL_DEMO_ENABLED = True
 
 
 def tool_demo_body() -> dict[str, Any]:

@@ -10,9 +10,17 @@ from typing import Any
 
 import pytest
 
-from bench import aws_calls, batch_concurrency, cold_import, handler_overhead, layer_size, run_all
+from bench import (
+    aws_calls,
+    batch_concurrency,
+    cold_import,
+    handler_overhead,
+    layer_size,
+    run_all,
+    tool_loop,
+)
 from bench.harness import CallCounter
-from bench.table import Row, percentile, render
+from bench.table import Row, median, percentile, render
 
 MODULES = [
     "bench.table",
@@ -23,6 +31,7 @@ MODULES = [
     "bench.layer_size",
     "bench.run_all",
     "bench.prompt_cache",
+    "bench.tool_loop",
 ]
 
 
@@ -232,3 +241,34 @@ def test_layer_rows_report_the_measured_layer(tmp_path: Path) -> None:
     assert size.met is True
     assert bytecode.met is True
     assert _numbers(bytecode.value)[:2] == [1, 1]
+
+
+def test_tool_loop_script_reads_before_it_edits_and_ends_with_the_answer() -> None:
+    for turns in (3, 4, 10):
+        responses = tool_loop.script(turns)
+        assert len(responses) == turns
+        names = [r["content"][0].get("name") for r in responses[:-1]]
+        assert names[-1] == "Edit"
+        assert "Read" in names[: names.index("Edit")]
+        assert responses[-1]["stop_reason"] == "end_turn"
+    with pytest.raises(ValueError):
+        tool_loop.script(2)
+
+
+@pytest.mark.slow
+@pytest.mark.integration
+def test_tool_loop_measures_cpu_calls_and_cost_per_turn() -> None:
+    result = tool_loop.run(runs=2, turns=4)
+    assert [run.turns for run in result.runs] == [4, 4]
+    for run in result.runs:
+        assert 0 <= run.moto_ms <= run.cpu_ms
+        assert run.own_ms_per_turn > 0
+        assert run.aws_calls  # the record is written at least once
+        assert run.usage["input_tokens"] > 0
+    cached, uncached, ratio = result.cost_ratio()
+    assert 0 < cached < uncached  # turns 2..4 read the cached prefix
+    assert 0 < ratio < 1
+    rows = tool_loop.rows(result)
+    assert [row.met is not None for row in rows] == [True, True, True]
+    per_turn = median([run.aws_calls_per_turn for run in result.runs])
+    assert _numbers(rows[1].value)[0] == pytest.approx(per_turn, abs=0.01)

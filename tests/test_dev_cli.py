@@ -114,6 +114,18 @@ def test_agw_dev_demo_ready_curl_and_sigint(tmp_path: Path) -> None:
         )
         assert "demo: contract: valid" in stdout
         assert re.search(r"demo: usage: \d+ input, \d+ output.*cost \$\d", stdout)
+        # then the tool demo: python-fixer acted on its files (Read, Edit, a file changed)
+        assert re.search(r"demo: invocation inv_\w+ +SUCCEEDED +agent python-fixer", stdout)
+        turns = re.search(r"demo: turns: (\d+)", stdout)
+        assert turns, stdout
+        assert int(turns.group(1)) >= 3
+        calls = re.search(r"demo: tool_calls: (.*)", stdout)
+        assert calls, stdout
+        assert {"Read", "Edit"} <= set(re.findall(r"(\w+) x\d+", calls.group(1)))
+        changed = re.search(r"demo: files_changed: (.*)", stdout)
+        assert changed, stdout
+        assert changed.group(1) not in {"", "none"}
+        assert '"files": {"stats.py"' in stdout  # the announced curl carries the files
         # the functions' logs went to stderr, not into the summary
         assert '"level"' not in stdout
         health = httpx.get(api_url + "/health", headers={"x-api-key": key}, timeout=10)

@@ -10,6 +10,7 @@ from bench.reliability import (
     api_scenarios,
     economy_scenarios,
     fuzz,
+    hostile_tools,
     hostile_workspaces,
     secrets,
     worker_scenarios,
@@ -89,6 +90,9 @@ SCENARIOS: tuple[Scenario, ...] = (
         "economy-crash",
         "13. Economy crash (kill -9)",
         lambda h, s: economy_scenarios.economy_crash(_h(h), items=_n(50, s, 10)),
+        "hostile-tools",
+        "14. Hostile tool inputs",
+        lambda h, s: hostile_tools.hostile_tools(_h(h)),
     ),
 )
 

@@ -20,6 +20,7 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any, TextIO
@@ -98,6 +99,7 @@ def _handler(args: argparse.Namespace) -> int:
     # stderr, like `sam local start-api` prints the container's output.
     out: TextIO = sys.stdout
     sys.stdout = sys.stderr
+    _functions_log_to(sys.stderr)  # the logger may have bound stdout when agw imported it
     logging.basicConfig(level=logging.WARNING, format="agw dev: %(message)s", stream=sys.stderr)
     stop = threading.Event()
     started = threading.Event()
@@ -151,9 +153,21 @@ def _handler(args: argparse.Namespace) -> int:
             remove_dev_file(dev_path, os.getpid())
         stack.stop()
         sys.stdout = out
+        _functions_log_to(out)
         for signum, handler in previous.items():
             signal.signal(signum, handler)
         print("agw dev: stopped; nothing is left running", file=sys.stderr, flush=True)
+
+
+def _functions_log_to(stream: TextIO) -> None:
+    """Point the functions' Powertools logger (it binds ``sys.stdout`` on import) at ``stream``."""
+    import logging
+
+    from agents.observability import logger
+
+    handler = logger.registered_handler
+    if isinstance(handler, logging.StreamHandler):
+        handler.setStream(stream)
 
 
 def _write_dev_file(info: DevInfo, path: Path, project_root: Path) -> bool:
@@ -182,6 +196,7 @@ def _write_dev_file(info: DevInfo, path: Path, project_root: Path) -> bool:
 
 def _announce(info: DevInfo, out: TextIO) -> None:
     from local.dev import FLAGSHIP_AGENT
+    from local.dev_info import TOOL_DEMO_AGENT, TOOL_DEMO_ENABLED, TOOL_DEMO_FILES, TOOL_DEMO_INPUT
 
     def say(text: str = "") -> None:
         print(text, file=out)
@@ -211,22 +226,56 @@ def _announce(info: DevInfo, out: TextIO) -> None:
     say(f"or: AGW_ENDPOINT={info.api_url} AGW_API_KEY={info.api_keys[0]} \\")
     say(f'      agw invoke {FLAGSHIP_AGENT} "Add a /health endpoint to a FastAPI app"')
     say()
+    if TOOL_DEMO_ENABLED:
+        say("An agent that acts (files in, tool calls, files changed and a patch out):")
+        say()
+        say(info.curl_invoke(TOOL_DEMO_AGENT, TOOL_DEMO_INPUT, files=TOOL_DEMO_FILES))
+        say()
     out.flush()
 
 
 def _demo(info: DevInfo, out: TextIO) -> None:
-    from agw.client import AgwClient, ClientError
-    from agw.client_cli import summary_lines
     from local.dev import DEMO_INPUT, FLAGSHIP_AGENT
+    from local.dev_info import TOOL_DEMO_AGENT, TOOL_DEMO_ENABLED, tool_demo_body
 
-    print(f"demo: POST /agents/{FLAGSHIP_AGENT}/invocations ...", file=out, flush=True)
+    invocation = _demo_invocation(info, out, FLAGSHIP_AGENT, {"input": DEMO_INPUT})
+    if invocation is not None:
+        _print_output(invocation, out)
+    if not TOOL_DEMO_ENABLED:
+        return
+    invocation = _demo_invocation(info, out, TOOL_DEMO_AGENT, tool_demo_body())
+    if invocation is None:
+        return
+    calls = invocation.get("tool_calls") or {}
+    changed = [str(change.get("path")) for change in invocation.get("files_changed") or []]
+    tool_lines = [
+        f"turns: {invocation.get('turns')}",
+        "tool_calls: " + ", ".join(f"{name} x{count}" for name, count in calls.items()),
+        f"files_changed: {', '.join(changed) or 'none'}",
+    ]
+    _print_output(invocation, out, tool_lines)
+
+
+def _demo_invocation(
+    info: DevInfo, out: TextIO, agent: str, body: dict[str, Any]
+) -> dict[str, Any] | None:
+    """``POST /agents/{agent}/invocations`` with ``body``; ``None`` (reported) when it fails."""
+    from agw.client import AgwClient, ClientError
+
+    print(f"demo: POST /agents/{agent}/invocations ...", file=out, flush=True)
     try:
         with AgwClient(info.api_url, info.api_keys[0], timeout_s=60) as client:
-            _, invocation = client.invoke(FLAGSHIP_AGENT, DEMO_INPUT)
+            _, invocation = client.invoke(agent, body["input"], files=body.get("files"))
     except ClientError as exc:
         print(f"demo failed: {exc}", file=out)
         print("(the stack stays up; fix the cause and try the curl above)", file=out, flush=True)
-        return
+        return None
+    return invocation
+
+
+def _print_output(invocation: dict[str, Any], out: TextIO, extra: Sequence[str] = ()) -> None:
+    from agw.client_cli import summary_lines
+
     output = str(invocation.get("output") or "").splitlines()
     print(file=out)
     for line in output[:_DEMO_LINES]:
@@ -234,6 +283,6 @@ def _demo(info: DevInfo, out: TextIO) -> None:
     if len(output) > _DEMO_LINES:
         print(f"  | ... ({len(output) - _DEMO_LINES} more lines)", file=out)
     print(file=out)
-    for line in summary_lines(invocation):
+    for line in [*summary_lines(invocation), *extra]:
         print(f"demo: {line}", file=out)
     print(file=out, flush=True)

@@ -141,6 +141,8 @@ def _authorizer(args: argparse.Namespace) -> list[Row]:
     from bench import authorizer
 
     return authorizer.rows(args.samples)
+
+
 def _tool_loop(args: argparse.Namespace) -> list[Row]:
     from bench import tool_loop
 

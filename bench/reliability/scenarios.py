@@ -90,6 +90,8 @@ SCENARIOS: tuple[Scenario, ...] = (
         "economy-crash",
         "13. Economy crash (kill -9)",
         lambda h, s: economy_scenarios.economy_crash(_h(h), items=_n(50, s, 10)),
+    ),
+    Scenario(
         "hostile-tools",
         "14. Hostile tool inputs",
         lambda h, s: hostile_tools.hostile_tools(_h(h)),

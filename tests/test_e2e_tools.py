@@ -167,3 +167,41 @@ def test_bash_without_code_execution_is_unavailable_and_not_sent(
     assert bodies
     for body in bodies:
         assert not body.get("tools"), body.get("tools")
+
+
+def test_a_tenant_over_its_budget_gets_429_before_any_model_call(
+    dev_stack: RunningDevStack,
+) -> None:
+    """Issue 14: a tenant over its spend cap gets `429 budget-exceeded` with no model call
+    (the fake's stats prove it) and nothing is written; the cap is set with `agw tenants`."""
+    import json
+
+    from local.dev_info import DEMO_INPUT, FLAGSHIP_AGENT
+    from tests.plugins.dev_stack import AGW, child_environment
+
+    env = child_environment({"AGW_DEV_FILE": str(dev_stack.dev_file)})
+
+    def run(*argv: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(AGW), *argv], env=env, capture_output=True, text=True, timeout=60, check=False
+        )
+
+    created = run("tenants", "create", "budget-probe", "--json")
+    assert created.returncode == 0, created.stderr
+    tenant = json.loads(created.stdout)
+    budget = run("tenants", "set-budget", tenant["tenant"], "--daily", "0.000001")
+    assert budget.returncode == 0, budget.stderr
+    body = {"input": DEMO_INPUT}
+    with dev_stack.client(tenant["key"]) as api:
+        first = api.post(f"/agents/{FLAGSHIP_AGENT}/invocations", json=body)
+        assert first.status_code == 200, first.text  # under the cap: it runs and is charged
+        assert first.json()["cost_usd"] > 0.000001
+        calls = dev_stack.fake("GET", "/_fake/stats")["calls"]
+        listed = len(api.get("/invocations").json()["items"])
+        refused = api.post(f"/agents/{FLAGSHIP_AGENT}/invocations", json=body)
+        assert refused.status_code == 429, refused.text
+        assert refused.headers["content-type"].startswith("application/problem+json")
+        assert refused.json()["type"] == "/problems/budget-exceeded"
+        assert int(refused.headers["retry-after"]) > 0
+        assert dev_stack.fake("GET", "/_fake/stats")["calls"] == calls  # no model call
+        assert len(api.get("/invocations").json()["items"]) == listed  # nothing written

@@ -10,7 +10,6 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -44,12 +43,8 @@ REVIEW_CONTRACT = OutputContract.model_validate(
 
 
 @pytest.fixture
-def client(fake_model: FakeModel) -> Iterator[anthropic.Anthropic]:
-    sdk = anthropic.Anthropic(api_key=FAKE_API_KEY, base_url=fake_model.url, max_retries=0)
-    try:
-        yield sdk
-    finally:
-        sdk.close()
+def client(fake_model_sdk: anthropic.Anthropic) -> anthropic.Anthropic:
+    return fake_model_sdk
 
 
 def _system(*, cached: bool = True, extra: str | None = None) -> list[dict[str, Any]]:

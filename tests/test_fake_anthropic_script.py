@@ -5,13 +5,12 @@ from __future__ import annotations
 import json
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from typing import Any
 
 import anthropic
 import pytest
 
-from tests.plugins.model import FAKE_API_KEY, FakeModel
+from tests.plugins.model import FakeModel
 
 MODEL = "claude-sonnet-4-6"
 
@@ -46,12 +45,8 @@ def _call(url: str, method: str, payload: Any = None) -> tuple[int, Any]:
 
 
 @pytest.fixture
-def client(fake_model: FakeModel) -> Iterator[anthropic.Anthropic]:
-    sdk = anthropic.Anthropic(api_key=FAKE_API_KEY, base_url=fake_model.url, max_retries=0)
-    try:
-        yield sdk
-    finally:
-        sdk.close()
+def client(fake_model_sdk: anthropic.Anthropic) -> anthropic.Anthropic:
+    return fake_model_sdk
 
 
 def _ask(client: anthropic.Anthropic, model: str = MODEL) -> anthropic.types.Message:

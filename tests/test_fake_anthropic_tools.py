@@ -11,7 +11,6 @@ import difflib
 import itertools
 import re
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +20,7 @@ import pytest
 from agents.contracts import OutputContract
 from agents.prompting import build_contract_instruction
 from local.dev_info import TOOL_DEMO_FILES, TOOL_DEMO_INPUT
-from tests.plugins.model import FAKE_API_KEY, FakeModel
+from tests.plugins.model import FakeModel
 
 MODEL = "claude-sonnet-4-6"
 ROOT = "/workspace/"
@@ -91,12 +90,8 @@ class MiniTools:
 
 
 @pytest.fixture
-def client(fake_model: FakeModel) -> Iterator[anthropic.Anthropic]:
-    sdk = anthropic.Anthropic(api_key=FAKE_API_KEY, base_url=fake_model.url, max_retries=0)
-    try:
-        yield sdk
-    finally:
-        sdk.close()
+def client(fake_model_sdk: anthropic.Anthropic) -> anthropic.Anthropic:
+    return fake_model_sdk
 
 
 def _ask(client: anthropic.Anthropic, params: dict[str, Any], stream: bool) -> Any:

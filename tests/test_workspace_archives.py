@@ -82,6 +82,16 @@ def test_a_zip_with_directory_entries_loads() -> None:
     assert Workspace.from_archive(buffer.getvalue(), LIMITS).paths() == ["pkg/mod.py"]
 
 
+def assert_rejected_before_unpacking(
+    build: Callable[[], bytes], message: str, unpacked: list[str]
+) -> None:
+    data = build()
+    unpacked.clear()
+    with pytest.raises(WorkspaceError, match=message):
+        Workspace.from_archive(data, LIMITS)
+    assert unpacked == []
+
+
 @pytest.mark.parametrize(
     ("build", "message"),
     [
@@ -102,11 +112,7 @@ def test_a_zip_with_directory_entries_loads() -> None:
 def test_hostile_zip_entries_are_rejected_before_any_unpacking(
     build: Callable[[], bytes], message: str, unpacked: list[str]
 ) -> None:
-    data = build()
-    unpacked.clear()
-    with pytest.raises(WorkspaceError, match=message):
-        Workspace.from_archive(data, LIMITS)
-    assert unpacked == []
+    assert_rejected_before_unpacking(build, message, unpacked)
 
 
 @pytest.mark.parametrize(
@@ -125,11 +131,7 @@ def test_hostile_zip_entries_are_rejected_before_any_unpacking(
 def test_hostile_tar_members_are_rejected_before_any_unpacking(
     build: Callable[[], bytes], message: str, unpacked: list[str]
 ) -> None:
-    data = build()
-    unpacked.clear()
-    with pytest.raises(WorkspaceError, match=message):
-        Workspace.from_archive(data, LIMITS)
-    assert unpacked == []
+    assert_rejected_before_unpacking(build, message, unpacked)
 
 
 def test_a_zip_bomb_declaring_a_small_size_is_rejected() -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import ValidationError
+from typing import TypeVar
+
+from pydantic import BaseModel, ValidationError
 
 from local.fake_anthropic.faults import FaultSpec
 from local.fake_anthropic.protocol import Exchange, error_body
@@ -14,6 +16,7 @@ from local.fake_anthropic.stats import REQUEST_LOG_SIZE
 __all__ = ["router"]
 
 router = Router()
+_Body = TypeVar("_Body", bound=BaseModel)
 
 
 @router.route("GET", "/", "/_fake/health")
@@ -43,13 +46,20 @@ def get_faults(state: FakeModelState, exchange: Exchange) -> None:
 
 @router.route("POST", "/_fake/faults")
 def add_fault(state: FakeModelState, exchange: Exchange) -> None:
-    try:
-        spec = FaultSpec.model_validate_json(exchange.body or b"{}")
-    except ValidationError as exc:
-        exchange.send_json(400, error_body(400, f"invalid fault spec: {_errors(exc)}"))
+    spec = _parse_body(exchange, FaultSpec, "fault spec")
+    if spec is None:
         return
     state.faults.add(spec)
     exchange.send_json(200, {"active": state.faults.active()})
+
+
+def _parse_body(exchange: Exchange, model: type[_Body], what: str) -> _Body | None:
+    """The request body as ``model``; None after a 400 "invalid <what>: ..." answer."""
+    try:
+        return model.model_validate_json(exchange.body or b"{}")
+    except ValidationError as exc:
+        exchange.send_json(400, error_body(400, f"invalid {what}: {_errors(exc)}"))
+        return None
 
 
 def _errors(exc: ValidationError) -> str:
@@ -65,10 +75,8 @@ def _script_status(state: FakeModelState) -> dict[str, int]:
 @router.route("POST", "/_fake/script")
 def add_script(state: FakeModelState, exchange: Exchange) -> None:
     """Queue ``{"responses": [...]}`` behind any responses already queued."""
-    try:
-        script = ScriptBody.model_validate_json(exchange.body or b"{}")
-    except ValidationError as exc:
-        exchange.send_json(400, error_body(400, f"invalid script: {_errors(exc)}"))
+    script = _parse_body(exchange, ScriptBody, "script")
+    if script is None:
         return
     state.script.extend(script.responses)
     exchange.send_json(200, _script_status(state))

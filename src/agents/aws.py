@@ -34,6 +34,11 @@ def client(service: str) -> Any:
     return CLIENTS.get(service)
 
 
+def s3_client(given: S3Client | None = None) -> S3Client:
+    """``given`` (a client a caller injected), else the container's S3 client."""
+    return given if given is not None else client("s3")
+
+
 def _build_client(service: str) -> Any:
     import boto3
     from botocore.config import Config

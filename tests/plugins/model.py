@@ -4,7 +4,8 @@
 ``fake_model`` (per test) resets its faults, stats, request log and prompt
 cache over its HTTP control API, points the SDK at it (``ANTHROPIC_BASE_URL``,
 ``ANTHROPIC_API_KEY``) and forgets the runner's cached client. It yields a
-:class:`FakeModel` handle for fault injection and stats.
+:class:`FakeModel` handle for fault injection and stats. ``fake_model_sdk`` is a
+real ``anthropic.Anthropic`` client on it (no SDK retries).
 """
 
 from __future__ import annotations
@@ -12,12 +13,15 @@ from __future__ import annotations
 import json
 import urllib.request
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from local.fake_anthropic import FakeAnthropicServer
 from local.runtime import patched_environ
+
+if TYPE_CHECKING:
+    import anthropic  # imported in the fixture: importing the plugin never loads the SDK
 
 FAKE_API_KEY = "sk-ant-test-FAKEKEY-0123456789"
 _ENV = (
@@ -85,3 +89,14 @@ def fake_model(fake_model_server: FakeAnthropicServer) -> Iterator[FakeModel]:
             yield handle
         finally:
             handle.reset()
+
+
+@pytest.fixture
+def fake_model_sdk(fake_model: FakeModel) -> Iterator[anthropic.Anthropic]:
+    import anthropic
+
+    sdk = anthropic.Anthropic(api_key=FAKE_API_KEY, base_url=fake_model.url, max_retries=0)
+    try:
+        yield sdk
+    finally:
+        sdk.close()

@@ -62,11 +62,9 @@ class DefinitionObjects:
     @property
     def s3(self) -> S3Client:
         """The client given, else the container's (``agents.aws``)."""
-        if self._s3 is not None:
-            return self._s3
         from agents import aws
 
-        return aws.client("s3")
+        return aws.s3_client(self._s3)
 
     @s3.setter
     def s3(self, client: S3Client) -> None:

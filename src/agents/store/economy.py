@@ -31,8 +31,8 @@ from agents.records import (
     to_item,
     utc_now,
 )
+from agents.store.conditions import is_claimable, is_invocation, is_queued_or_held_by, set_running
 from agents.store.expressions import ExpressionBuilder
-from agents.store.lifecycle import is_invocation
 from agents.store.table import StoreTable
 from agents.types import ErrorInfo, InvocationStatus
 
@@ -120,18 +120,10 @@ class EconomyRecords(StoreTable):
         under ``owner``: the right to apply this submission's result (None: not ours)."""
         now = utc_now() if now is None else now
         expr = ExpressionBuilder()
-        expr.set("status", InvocationStatus.RUNNING)
-        expr.set("lease_owner", owner)
-        expr.set("lease_expires_at", now + lease_seconds)
-        expr.set("started_at", iso_ms(now))
-        expr.set("updated_at", iso_ms(now))
-        status, lease = expr.attribute("status"), expr.attribute("lease_expires_at")
+        set_running(expr, owner, lease_seconds=lease_seconds, now=now)
         condition = (
             f"{is_invocation(expr)} AND {expr.attribute('economy_submission')} = "
-            f"{expr.value('sub', submission)} AND ({status} = "
-            f"{expr.value('queued', InvocationStatus.QUEUED)} OR ({status} = "
-            f"{expr.value('running', InvocationStatus.RUNNING)} AND {lease} < "
-            f"{expr.value('now', now)}))"
+            f"{expr.value('sub', submission)} AND {is_claimable(expr, now)}"
         )
         item = self._update(invocation_id, expr, condition)
         return None if item is None else from_item(item)
@@ -153,16 +145,9 @@ class EconomyRecords(StoreTable):
             expr.set("last_error", error)
         expr.set("updated_at", iso_ms(now))
         expr.remove("economy_submission", "economy_batch_id", "lease_owner", "lease_expires_at")
-        status = expr.attribute("status")
-        allowed = f"{status} = {expr.value('queued', InvocationStatus.QUEUED)}"
-        if owner is not None:
-            allowed = (
-                f"({allowed} OR ({status} = {expr.value('running', InvocationStatus.RUNNING)}"
-                f" AND {expr.attribute('lease_owner')} = {expr.value('owner', owner)}))"
-            )
         condition = (
             f"{is_invocation(expr)} AND {expr.attribute('economy_submission')} = "
-            f"{expr.value('sub', submission)} AND {allowed}"
+            f"{expr.value('sub', submission)} AND {is_queued_or_held_by(expr, owner)}"
         )
         return self._update(invocation_id, expr, condition) is not None
 

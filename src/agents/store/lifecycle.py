@@ -17,7 +17,6 @@ from agents.dead_letter_messages import DlqMessage, send_to_dlq
 from agents.errors import Conflict, NotCancellable, PayloadTooLarge, RedriveRefused
 from agents.observability import logger
 from agents.records import (
-    KIND_INVOCATION,
     InvocationRecord,
     ToolRunOutcome,
     from_item,
@@ -26,6 +25,13 @@ from agents.records import (
     item_size,
     to_item,
     utc_now,
+)
+from agents.store.conditions import (
+    is_claimable,
+    is_held_by,
+    is_invocation,
+    is_queued_or_held_by,
+    set_running,
 )
 from agents.store.expressions import ExpressionBuilder
 from agents.store.table import (
@@ -39,23 +45,6 @@ from agents.types import ContractResult, ErrorInfo, InvocationStatus, Timings, U
 #: A record that still exceeds this after offloading is refused (metadata abuse).
 MAX_ITEM_BYTES = 380_000
 DLQ_CLAIM_STALE_SECONDS = 60.0
-
-
-def is_invocation(expr: ExpressionBuilder) -> str:
-    """Condition: the item exists and is an invocation (never a batch)."""
-    return (
-        f"attribute_exists({expr.attribute('id')}) AND {expr.attribute('kind')} = "
-        f"{expr.value('kind_inv', KIND_INVOCATION)}"
-    )
-
-
-def is_held_by(expr: ExpressionBuilder, owner: str) -> str:
-    """Condition: a RUNNING invocation under ``owner``'s lease."""
-    return (
-        f"{is_invocation(expr)} AND {expr.attribute('status')} = "
-        f"{expr.value('running', InvocationStatus.RUNNING)} AND {expr.attribute('lease_owner')} = "
-        f"{expr.value('owner', owner)}"
-    )
 
 
 def _lease_lost(invocation_id: str) -> Conflict:
@@ -105,22 +94,13 @@ class LifecycleTransitions(StoreTable):
             return None
         now = utc_now() if now is None else now
         expr = ExpressionBuilder()
-        expr.set("status", InvocationStatus.RUNNING)
-        expr.set("lease_owner", owner)
-        expr.set("lease_expires_at", now + lease_seconds)
-        expr.set("started_at", iso_ms(now))
-        expr.set("updated_at", iso_ms(now))
+        set_running(expr, owner, lease_seconds=lease_seconds, now=now)
         attempts = expr.attribute("attempts")
         expr.set_clause(
             f"{attempts} = if_not_exists({attempts}, {expr.value('zero', 0)})"
             f" + {expr.value('one', 1)}"
         )
-        status, lease = expr.attribute("status"), expr.attribute("lease_expires_at")
-        condition = (
-            f"{is_invocation(expr)} AND ({status} = {expr.value('queued', InvocationStatus.QUEUED)}"
-            f" OR ({status} = {expr.value('running', InvocationStatus.RUNNING)}"
-            f" AND {lease} < {expr.value('now', now)}))"
-        )
+        condition = f"{is_invocation(expr)} AND {is_claimable(expr, now)}"
         item = self._update(invocation_id, expr, condition)
         return None if item is None else from_item(item)
 
@@ -208,13 +188,7 @@ class LifecycleTransitions(StoreTable):
         expr.set("dlq_sent", False)
         expr.set("dlq_claimed_at", now)
         expr.remove("lease_owner", "lease_expires_at")
-        status = expr.attribute("status")
-        allowed = f"{status} = {expr.value('queued', InvocationStatus.QUEUED)}"
-        if owner is not None:
-            allowed = (
-                f"({allowed} OR ({status} = {expr.value('running', InvocationStatus.RUNNING)}"
-                f" AND {expr.attribute('lease_owner')} = {expr.value('owner', owner)}))"
-            )
+        allowed = is_queued_or_held_by(expr, owner)
         item = self._update(invocation_id, expr, f"{is_invocation(expr)} AND {allowed}")
         if item is None:
             return False

@@ -36,11 +36,9 @@ class PayloadOffload:
 
     @property
     def s3(self) -> S3Client:
-        if self._s3 is not None:
-            return self._s3
         from agents import aws
 
-        return aws.client("s3")
+        return aws.s3_client(self._s3)
 
     def exceeds_threshold(self, text: str) -> bool:
         return len(text.encode()) > self.threshold_bytes

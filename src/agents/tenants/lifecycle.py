@@ -55,6 +55,16 @@ def require_tenant(table: TenantsTable, tenant_id: str) -> TenantRecord:
     return found
 
 
+def _put_new(table: TenantsTable, item: dict[str, Any], what: str) -> None:
+    """Write ``item`` unless its id exists (then ``BadRequest``: "<what> exists already")."""
+    try:
+        table.client.put_item(
+            TableName=table.name, Item=item, ConditionExpression="attribute_not_exists(id)"
+        )
+    except table.client.exceptions.ConditionalCheckFailedException:
+        raise BadRequest(f"{what} exists already") from None
+
+
 def create_key(
     table: TenantsTable,
     pepper: bytes,
@@ -74,14 +84,7 @@ def create_key(
         created_at=iso(_now()),
         expires_at=iso(expires_at) if expires_at else None,
     )
-    try:
-        table.client.put_item(
-            TableName=table.name,
-            Item=record.to_item(),
-            ConditionExpression="attribute_not_exists(id)",
-        )
-    except table.client.exceptions.ConditionalCheckFailedException:
-        raise BadRequest(f"key id {key.key_id} exists already") from None
+    _put_new(table, record.to_item(), f"key id {key.key_id}")
     return IssuedKey(record, key)
 
 
@@ -104,14 +107,7 @@ def create_tenant(
         status="active",
         created_at=iso(_now()),
     )
-    try:
-        table.client.put_item(
-            TableName=table.name,
-            Item=record.to_item(),
-            ConditionExpression="attribute_not_exists(id)",
-        )
-    except table.client.exceptions.ConditionalCheckFailedException:
-        raise BadRequest(f"tenant {record.tenant_id} exists already") from None
+    _put_new(table, record.to_item(), f"tenant {record.tenant_id}")
     return record, create_key(table, pepper, record.tenant_id, key=key)
 
 

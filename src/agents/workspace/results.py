@@ -57,11 +57,9 @@ def result_key(invocation_id: str, name: str, *, prefix: str = DEFAULT_PREFIX) -
 
 
 def _s3(s3: S3Client | None) -> S3Client:
-    if s3 is not None:
-        return s3
     from agents import aws
 
-    return aws.client("s3")
+    return aws.s3_client(s3)
 
 
 def save_result(

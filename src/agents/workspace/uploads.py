@@ -89,11 +89,9 @@ class WorkspaceUploads:
 
     @property
     def s3(self) -> S3Client:
-        if self._s3 is not None:
-            return self._s3
         from agents import aws
 
-        return aws.client("s3")
+        return aws.s3_client(self._s3)
 
     @property
     def max_bytes(self) -> int:

@@ -260,11 +260,13 @@ def test_tool_errors_go_back_as_is_error_and_never_fail_the_run(
 def test_the_deadline_ends_the_run_with_the_work_so_far(scripted_model: ScriptedModel) -> None:
     class Slow(DictToolbox):
         def run(self, name: str, tool_input: Mapping[str, Any]) -> ToolCallResult:
-            time.sleep(1.0)
+            time.sleep(1.2)
             return ToolCallResult("slow")
 
     scripted_model.script(*_five_turns())
-    # 1.5 s kept for the writes (deadline_margin_ms): 2.8 s leaves ~1.3 s for the loop.
+    # 1.5 s kept for the writes (deadline_margin_ms): 2.8 s leaves ~1.3 s for the loop; after
+    # turn 1 and its 1.2 s tool call less than MIN_ATTEMPT_S (0.25 s) is left, however fast
+    # the machine, so no second turn starts.
     result = run(Slow({}), seconds=2.8)
     assert result.stop_reason == "deadline"
     assert result.output == "step 0"

@@ -1,23 +1,8 @@
 """The one code path that runs an invocation: claim, load the definition, run, record.
 
-Used by the API (inline, sync requests) and by the SQS worker::
-
-    outcome = execute(invocation_id, deadline=deadline, owner=owner, final_attempt=...)
-
-1. Not enough time left to start (``min_start_seconds``): nothing is claimed; outcome
-   ``NO_TIME`` (retry) -- or, when nobody will retry (``final_attempt`` or
-   ``retry_on_transient=False``), the record is failed with ``deadline-exceeded``.
-2. ``store.claim`` (QUEUED -> RUNNING, or takeover of an expired lease). Not claimable:
-   no model call; the outcome says why (``ALREADY_TERMINAL``, ``RUNNING_ELSEWHERE``,
-   ``NOT_FOUND``). A FAILED record whose DLQ message is still pending gets it sent here.
-3. Registry (the record's pinned ``agent_version`` / ``agent_version_id`` if any), runner.
-4. Success: ``store.complete``. Permanent error: ``store.fail`` (FAILED + one DLQ
-   message). Transient error: ``store.release`` (QUEUED, retry later) unless this is the
-   final attempt or ``retry_on_transient`` is false, then ``store.fail``.
-
-``ExecutionOutcome.should_retry`` is what the caller maps to "try again later" (an SQS
-batch item failure); the API maps a FAILED outcome's ``exception`` to its problem
-document (502 model errors, 504 deadline, 4xx caller mistakes).
+Used by the API (inline, sync requests) and by the SQS worker; the steps, the outcomes and
+which of them are retried are the table "The execution path" in docs/architecture.md.
+``ExecutionOutcome.should_retry`` is the one retry decision (decision 13.90).
 """
 
 from __future__ import annotations

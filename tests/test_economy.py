@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 
 from agents import aws, container
-from agents.api_models import BatchItem, BatchRequest
 from agents.config import get_settings
 from agents.economy.economy_pass import economy_pass
 from agents.economy.queue import EconomyQueue
@@ -25,7 +24,12 @@ from agents.runner import get_runner
 from agents.service import GatewayService
 from agents.store import get_store
 from agents.types import InvocationStatus
-from bench.reliability.economy_scenarios import FakeBatches, billed_once, kill_submitter_in_create
+from bench.reliability.economy_scenarios import (
+    FakeBatches,
+    billed_once,
+    kill_submitter_in_create,
+    submit_economy_items,
+)
 from handlers.worker import handler as worker_handler
 from tests.plugins.model import FakeModel
 from tests.plugins.stack import InvocationStack, drain_queue
@@ -63,21 +67,7 @@ def economy(
 
 
 def submit(count: int, *, key: str = "k", **fields: Any) -> list[str]:
-    request = BatchRequest(
-        agent=fields.pop("agent", AGENT),
-        items=[
-            BatchItem(
-                input=f"{key} item {n}\ndef add(a, b):\n    return a - b\n",
-                context={"language": "python"},
-            )
-            for n in range(count)
-        ],
-        processing=Processing.ECONOMY,
-        **fields,
-    )
-    submitted = GatewayService().submit_batch(TENANT, request)
-    assert submitted.items is not None
-    return [item.invocation_id for item in submitted.items]
+    return submit_economy_items(TENANT, count, key=key, agent=fields.pop("agent", AGENT), **fields)
 
 
 def run_worker(queue_url: str) -> None:

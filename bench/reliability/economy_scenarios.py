@@ -170,13 +170,16 @@ def billed_once(record: InvocationRecord, results: list[dict[str, Any]]) -> bool
     )
 
 
-def _submit_items(h: Harness, count: int, key: str) -> list[str]:
+def submit_economy_items(
+    tenant: str, count: int, *, key: str = "k", agent: str = ECONOMY_AGENT, **fields: Any
+) -> list[str]:
+    """Submit ``count`` economy items for ``tenant`` (inputs unique per ``key``); their ids."""
     from agents.api_models import BatchItem, BatchRequest
     from agents.records import Processing
     from agents.service import GatewayService
 
     request = BatchRequest(
-        agent=ECONOMY_AGENT,
+        agent=agent,
         items=[
             BatchItem(
                 input=f"{key} item {n}\ndef add(a, b):\n    return a - b\n",
@@ -185,10 +188,15 @@ def _submit_items(h: Harness, count: int, key: str) -> list[str]:
             for n in range(count)
         ],
         processing=Processing.ECONOMY,
+        **fields,
     )
-    submitted = GatewayService().submit_batch(h.tenant(KEY_A), request)
+    submitted = GatewayService().submit_batch(tenant, request)
     assert submitted.items is not None
     return [item.invocation_id for item in submitted.items]
+
+
+def _submit_items(h: Harness, count: int, key: str) -> list[str]:
+    return submit_economy_items(h.tenant(KEY_A), count, key=key)
 
 
 #: The collector reconciles a ``submitting`` tracking item at once (template: 120 s).

@@ -13,14 +13,12 @@ import pytest
 
 from agents import aws, container
 from agents.config import get_settings
+from agents.economy.deps import EconomyDeps
 from agents.economy.economy_pass import economy_pass
-from agents.economy.queue import EconomyQueue
 from agents.economy.submitter import Submitter
 from agents.errors import EconomyNotSupported
 from agents.pricing import estimate_cost
 from agents.records import InvocationRecord, Processing
-from agents.registry import get_registry
-from agents.runner import get_runner
 from agents.service import GatewayService
 from agents.store import get_store
 from agents.types import InvocationStatus
@@ -189,15 +187,7 @@ def test_a_crash_after_the_create_call_submits_nothing_twice(economy: Economy) -
     def crash(batch_id: str) -> None:
         raise Crash(batch_id)
 
-    settings = get_settings()
-    submitter = Submitter(
-        store=get_store(),
-        registry=get_registry(),
-        client=get_runner().client,
-        settings=settings,
-        queue=EconomyQueue(settings),
-        after_create=crash,
-    )
+    submitter = Submitter(EconomyDeps.from_container(), after_create=crash)
     with pytest.raises(Crash):
         submitter.run_once()
     assert all(r.economy_batch_id is None and r.economy_submission for r in records(ids))

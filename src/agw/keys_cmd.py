@@ -14,8 +14,8 @@ from typing import Any
 def register(nouns: Any) -> None:
     """Add the ``keys`` noun to the top-level ``agw`` subparsers."""
     from agents.tenants.lifecycle import DEFAULT_GRACE_S
-    from agw.client_cli import add_noun, add_verb
-    from agw.stack_target import add_target_arguments
+    from agw.client_cli import add_noun
+    from agw.tenants_cmd import add_table_verb
 
     verbs = add_noun(
         nouns, "keys", help="create, list, revoke and rotate tenant keys", description=__doc__
@@ -26,12 +26,8 @@ def register(nouns: Any) -> None:
             command.add_argument("--tenant", required=True, help="the tenant id (tn…)")
             if key:
                 command.add_argument("key_id", metavar="KEY_ID", help="the key id (k…)")
-            add_target_arguments(command)
 
-        return add_verb(
-            verbs, name, handler, help=help_text, description=help_text,
-            json_help="print JSON", shared=arguments,
-        )  # fmt: skip
+        return add_table_verb(verbs, name, help_text, handler, arguments)
 
     verb("create", "a new key for the tenant (shown once)", _create)
     verb("list", "the tenant's keys (never their values)", _list)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -17,8 +18,7 @@ if TYPE_CHECKING:
 
 def register(nouns: Any) -> None:
     """Add the ``tenants`` noun to the top-level ``agw`` subparsers."""
-    from agw.client_cli import add_noun, add_verb
-    from agw.stack_target import add_target_arguments
+    from agw.client_cli import add_noun
 
     verbs = add_noun(
         nouns, "tenants", help="create and manage tenants (KEYS mode)", description=__doc__
@@ -28,12 +28,8 @@ def register(nouns: Any) -> None:
         def arguments(command: argparse.ArgumentParser) -> None:
             if tenant:
                 command.add_argument("tenant", metavar="TENANT", help="the tenant id (tn…)")
-            add_target_arguments(command)
 
-        return add_verb(
-            verbs, name, handler, help=help_text, description=help_text,
-            json_help="print JSON", shared=arguments,
-        )  # fmt: skip
+        return add_table_verb(verbs, name, help_text, handler, arguments)
 
     create = verb("create", "a new tenant and its first key (shown once)", _create, tenant=False)
     create.add_argument("name", metavar="NAME", help="a name for people (not an identifier)")
@@ -45,6 +41,28 @@ def register(nouns: Any) -> None:
     budget = verb("set-budget", "daily/monthly spend caps in USD (omit one to clear it)", _budget)
     budget.add_argument("--daily", type=float, metavar="USD", help="daily cap (UTC day)")
     budget.add_argument("--monthly", type=float, metavar="USD", help="monthly cap (UTC month)")
+
+
+def add_table_verb(
+    verbs: Any,
+    name: str,
+    help_text: str,
+    handler: Callable[[argparse.Namespace], int],
+    arguments: Callable[[argparse.ArgumentParser], None],
+) -> argparse.ArgumentParser:
+    """A verb over the TenantsTable (``agw tenants`` and ``agw keys``): its ``arguments``,
+    then the target flags and ``--json``."""
+    from agw.client_cli import add_verb
+    from agw.stack_target import add_target_arguments
+
+    def shared(command: argparse.ArgumentParser) -> None:
+        arguments(command)
+        add_target_arguments(command)
+
+    return add_verb(
+        verbs, name, handler, help=help_text, description=help_text, json_help="print JSON",
+        shared=shared,
+    )  # fmt: skip
 
 
 def tenants_target(args: argparse.Namespace) -> tuple[TenantsTable, bytes]:

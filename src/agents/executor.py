@@ -45,6 +45,8 @@ class OutcomeStatus(StrEnum):
     RUNNING_ELSEWHERE = "running-elsewhere"  # another runner holds a live lease
     LEASE_LOST = "lease-lost"  # our lease expired and another runner took over (retry)
     NOT_FOUND = "not-found"  # no such invocation
+    HANDED_OFF = "handed-off"  # checkpointed, lease released, continuation sent (ack the message)
+    WAITING = "waiting"  # checkpointed, WAITING for decisions on its pending actions (ack)
 
 
 @dataclass(frozen=True)
@@ -72,8 +74,14 @@ def execute(
     store: InvocationStore | None = None,
     registry: AgentRegistry | None = None,
     runner: Runner | None = None,
+    inline: bool = False,
+    continuation: bool = False,
 ) -> ExecutionOutcome:
-    """Run invocation ``invocation_id`` once, under ``owner``'s lease (see the module docs)."""
+    """Run invocation ``invocation_id`` once, under ``owner``'s lease (see the module docs).
+
+    ``inline``: the API runs it (the claim enters the sweep index); ``continuation``: the next
+    segment of a checkpointed run (not counted in ``attempts``). A tool run resumes from its
+    checkpoint and may end this segment early: ``HANDED_OFF`` or ``WAITING``."""
     from agents.config import get_settings
 
     settings = get_settings()
@@ -92,6 +100,8 @@ def execute(
         invocation_id,
         owner,
         lease_seconds=settings.lease_seconds if lease_seconds is None else lease_seconds,
+        inline=inline,
+        continuation=continuation,
     )
     if record is None:
         return _not_claimed(store, invocation_id)
@@ -107,7 +117,15 @@ def execute(
         metrics.add_metric(name="Invocations", unit=MetricUnit.Count, value=1)
         logger.info("invocation started")
         try:
-            result, definition, tool_run = _run(record, store, registry, runner, deadline)
+            result, definition, tool_run = _run(
+                record, store, registry, runner, deadline, owner=owner, inline=inline
+            )
+            from agents.runner import AgentRunResult
+
+            if isinstance(result, AgentRunResult) and result.paused:
+                from agents.resumable_runs import end_segment
+
+                return end_segment(store, record, owner, result, settings)
         except GatewayError as exc:
             return _failed_attempt(store, record, owner, exc, gives_up=gives_up)
         except Exception as exc:  # noqa: BLE001 - the record must end FAILED, not stuck RUNNING
@@ -126,6 +144,9 @@ def _run(
     registry: AgentRegistry | None,
     runner: Runner | None,
     deadline: Deadline,
+    *,
+    owner: str,
+    inline: bool,
 ) -> tuple[RunResult, AgentDefinition, ToolRunOutcome | None]:
     from agents.config import get_settings
     from agents.tool_runs import (
@@ -153,7 +174,14 @@ def _run(
     settings = get_settings()
     setup = prepare_tool_run(record, definition, settings)
     if setup is not None and setup.offers_tools:
+        from agents.resumable_runs import RunSegment
+        from agents.runner.client_tools import workspace_toolbox
+
         before_turn, after_turn = tenant_turn_hooks(record.tenant)
+        toolbox = workspace_toolbox(setup.workspace, setup.plan)
+        segment = RunSegment(
+            record, store, settings, owner=owner, inline=inline, workspace=setup.workspace
+        )
         agent_result = runner.run_agent(
             definition,
             record.input or "",
@@ -167,7 +195,11 @@ def _run(
             budgets=budgets_for(record, definition, settings),
             before_turn=before_turn,
             after_turn=after_turn,
+            toolbox=toolbox,
+            controls=segment.controls(definition, toolbox),
         )
+        if agent_result.paused:
+            return agent_result, definition, None
         outcome = tool_run_outcome(
             agent_result,
             setup,

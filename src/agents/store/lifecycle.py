@@ -364,6 +364,7 @@ class LifecycleTransitions(StoreTable):
             stored = stored.model_copy(update={"expires_at": self._expires_at(utc_now())})
         stored = self.payloads.offload_new(stored)
         item = to_item(stored)
+        item.pop("segments", None)  # absent until the first claim starts segment 1
         size = item_size(item)
         if size > MAX_ITEM_BYTES:
             raise PayloadTooLarge(

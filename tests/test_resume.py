@@ -3,6 +3,8 @@ resume without re-running a finished turn, segments, the stale-write guard."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import anthropic  # noqa: F401 - the SDK's first import happens before any deadline starts
 import pytest
 
@@ -10,6 +12,7 @@ from agents import aws
 from agents.checkpoints import CheckpointState, CheckpointStore
 from agents.errors import Conflict
 from agents.executor import OutcomeStatus, execute
+from agents.records import InvocationRecord
 from agents.runner import Deadline
 from agents.store import get_store
 from agents.types import InvocationStatus, Usage
@@ -39,7 +42,7 @@ def _blob_keys(bucket: str, invocation_id: str) -> list[str]:
     return [item["Key"] for item in listed.get("Contents", [])]
 
 
-def _state(turn: int, messages: list[dict[str, object]]) -> CheckpointState:
+def _state(turn: int, messages: list[dict[str, Any]]) -> CheckpointState:
     return CheckpointState(
         turn=turn,
         messages=messages,
@@ -53,9 +56,9 @@ def test_a_checkpoint_uploads_only_what_is_new(invocation_tables: InvocationStac
     first = CheckpointStore(
         bucket=invocation_tables.bucket, prefix="payloads/", invocation_id="inv_ckpt_blobs"
     )
-    user = {"role": "user", "content": [{"type": "text", "text": "go"}]}
-    answer = {"role": "assistant", "content": [{"type": "text", "text": "one"}]}
-    result = {"role": "user", "content": [{"type": "text", "text": "two"}]}
+    user: dict[str, Any] = {"role": "user", "content": [{"type": "text", "text": "go"}]}
+    answer: dict[str, Any] = {"role": "assistant", "content": [{"type": "text", "text": "one"}]}
+    result: dict[str, Any] = {"role": "user", "content": [{"type": "text", "text": "two"}]}
     first.save(_state(1, [user]), workspace)
     assert first.uploaded == 2  # the user message and transcript turn 1
     workspace.write_bytes("a.py", b"x = 1\n")
@@ -68,7 +71,7 @@ def test_a_checkpoint_uploads_only_what_is_new(invocation_tables: InvocationStac
     loaded = second.load(ref)
     assert loaded.files == {"a.py": b"x = 1\n"}
     assert loaded.state.messages == [user, answer, result]
-    more = {"role": "assistant", "content": [{"type": "text", "text": "three"}]}
+    more: dict[str, Any] = {"role": "assistant", "content": [{"type": "text", "text": "three"}]}
     second.save(_state(3, [user, answer, result, more]), workspace)
     assert second.uploaded == 2
     assert len(_blob_keys(invocation_tables.bucket, "inv_ckpt_blobs")) == 8
@@ -84,21 +87,25 @@ def test_the_checkpoint_write_refuses_a_stale_owner_or_turn(
     store = get_store()
     invocation_id = queue_run(store)
     assert store.claim(invocation_id, "owner-a", lease_seconds=60) is not None
-    fields = {"usage": Usage(), "cost_usd": 0.0, "tool_calls": {}}
-    store.save_checkpoint(
-        invocation_id, "owner-a", turn=1, previous_turn=None, checkpoint_ref="k1", **fields
-    )
+
+    def write(owner: str, turn: int, previous: int | None) -> InvocationRecord:
+        return store.save_checkpoint(
+            invocation_id,
+            owner,
+            turn=turn,
+            previous_turn=previous,
+            checkpoint_ref=f"k{turn}",
+            usage=Usage(),
+            cost_usd=0.0,
+            tool_calls={},
+        )
+
+    write("owner-a", 1, None)
     with pytest.raises(Conflict):  # another owner
-        store.save_checkpoint(
-            invocation_id, "owner-b", turn=2, previous_turn=1, checkpoint_ref="k2", **fields
-        )
+        write("owner-b", 2, 1)
     with pytest.raises(Conflict):  # a stale previous turn (a zombie writing turn 1 again)
-        store.save_checkpoint(
-            invocation_id, "owner-a", turn=1, previous_turn=None, checkpoint_ref="k1", **fields
-        )
-    done = store.save_checkpoint(
-        invocation_id, "owner-a", turn=2, previous_turn=1, checkpoint_ref="k2", **fields
-    )
+        write("owner-a", 1, None)
+    done = write("owner-a", 2, 1)
     assert (done.checkpoint_turn, done.checkpoint_ref) == (2, "k2")
 
 

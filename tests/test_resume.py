@@ -169,3 +169,32 @@ def test_a_short_worker_deadline_spans_segments_with_exactly_one_call_per_turn(
     assert record.attempts == 1  # continuations are segments, not attempts
     assert turn_numbers(scripted_model.requests) == [1, 2, 3, 4, 5, 6]
     assert [c["path"] for c in record.files_changed] == ["a.py", "b.py"]
+
+
+def test_the_wait_for_a_decision_does_not_count_against_max_run_seconds(
+    invocation_tables: InvocationStack,
+) -> None:
+    from agents.pending_actions import ActionDecision, PendingAction
+
+    store = get_store()
+    invocation_id = queue_run(store)
+    claimed = store.claim(invocation_id, "w", lease_seconds=60, now=1_000_000.0)
+    assert claimed is not None
+    assert claimed.run_started_at == 1_000_000.0
+    store.wait_for_approval(
+        invocation_id,
+        "w",
+        [PendingAction(id="t1", tool="Edit")],
+        timeout_seconds=60,
+        now=1_000_010.0,
+    )
+    decided = store.decide_actions(
+        invocation_id,
+        "tenant-a",
+        [ActionDecision(id="t1", decision="approve")],
+        grace_seconds=60,
+        now=1_000_110.0,
+    )
+    assert decided.status is InvocationStatus.QUEUED
+    assert decided.run_started_at == pytest.approx(1_000_100.0)
+    assert decided.sweep_at == pytest.approx(1_000_170.0)

@@ -13,6 +13,7 @@ Each is one conditional write (docs/architecture.md, "Store" and "Resumable runs
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Literal
 
 from agents.errors import Conflict, DecisionsMismatch, NotWaiting
@@ -164,6 +165,10 @@ class ResumableTransitions(LifecycleTransitions):
         expr.set("updated_at", iso_ms(now))
         expr.set("sweep_shard", SWEEP_SHARD).set("sweep_at", now + grace_seconds)
         expr.remove("pending_actions", "waiting_since")
+        if current.run_started_at is not None and current.waiting_since:
+            # The wait does not count against MAX_RUN_SECONDS (decision 15.14).
+            waited = max(0.0, now - datetime.fromisoformat(current.waiting_since).timestamp())
+            expr.set("run_started_at", current.run_started_at + waited)
         condition = (
             f"{is_invocation(expr)} AND {expr.attribute('tenant')} = {expr.value('tenant', tenant)}"
             f" AND {expr.attribute('status')} = {expr.value('waiting', InvocationStatus.WAITING)}"

@@ -99,3 +99,13 @@ def test_crash_points_are_inert_unless_named(
     marker.write_text("x")
     monkeypatch.setenv("AGW_CRASH_MARKER", str(marker))
     crash_point("after-checkpoint", 2)  # the marker exists: inert
+
+
+def test_require_approval_names_only_client_tools() -> None:
+    from pydantic import ValidationError
+
+    from agents.api_models import InvokeRequest
+
+    assert InvokeRequest(input="x", require_approval=["Edit", "all-writes"]).require_approval
+    with pytest.raises(ValidationError, match="WebSearch"):
+        InvokeRequest(input="x", require_approval=["WebSearch"])

@@ -81,6 +81,7 @@ def test_approve_runs_the_call_and_deny_returns_a_tool_error(
     assert done["status"] == "SUCCEEDED", done
     assert [c["path"] for c in done["files_changed"]] == ["a.py"]
     assert turn_numbers(scripted_model.requests) == [1, 2, 3]
+    assert get_store().get(view["id"], hydrate=False).decisions is None
     # The same run denied: the call goes back to the model as a tool error.
     scripted_model.fake._call("POST", "/_fake/reset", {})
     view = _waiting_run(api, scripted_model)

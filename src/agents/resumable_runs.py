@@ -104,6 +104,7 @@ class RunSegment:
             cost_usd=state.cost_usd,
             tool_calls=state.tool_calls,
             lease_seconds=None if self.inline else float(self.settings.lease_seconds),
+            turn_closed=state.open_calls is None,
         )
         self.previous_turn = state.turn
         crash_point("after-checkpoint", state.turn)

@@ -66,11 +66,13 @@ class ResumableTransitions(LifecycleTransitions):
         tool_calls: dict[str, int],
         lease_seconds: float | None = None,
         inline: bool = False,
+        turn_closed: bool = True,
         now: float | None = None,
     ) -> InvocationRecord:
         """Record checkpoint ``turn``: conditional on the lease owner and on the previous
         ``checkpoint_turn`` (None: none yet). A stale owner or turn raises ``Conflict``.
-        ``lease_seconds`` renews the lease (and an inline run's sweep time with it)."""
+        ``lease_seconds`` renews the lease (and an inline run's sweep time with it); a
+        ``turn_closed`` checkpoint drops the ``decisions`` it no longer needs."""
         now = utc_now() if now is None else now
         expr = ExpressionBuilder()
         expr.set("checkpoint_turn", turn)
@@ -80,6 +82,8 @@ class ResumableTransitions(LifecycleTransitions):
         expr.set("cost_usd", float(cost_usd))
         expr.set("tool_calls", tool_calls)
         expr.set("updated_at", iso_ms(now))
+        if turn_closed:
+            expr.remove("decisions")
         if lease_seconds is not None:
             expr.set("lease_expires_at", now + lease_seconds)
             if inline:

@@ -150,7 +150,6 @@ def _run(
 ) -> tuple[RunResult, AgentDefinition, ToolRunOutcome | None]:
     from agents.config import get_settings
     from agents.tool_runs import (
-        budgets_for,
         check_tenant_budget,
         prepare_tool_run,
         tenant_turn_hooks,
@@ -174,29 +173,17 @@ def _run(
     settings = get_settings()
     setup = prepare_tool_run(record, definition, settings)
     if setup is not None and setup.offers_tools:
-        from agents.resumable_runs import RunSegment
-        from agents.runner.client_tools import workspace_toolbox
+        from agents.resumable_runs import run_tool_segment
 
-        before_turn, after_turn = tenant_turn_hooks(record.tenant)
-        toolbox = workspace_toolbox(setup.workspace, setup.plan)
-        segment = RunSegment(
-            record, store, settings, owner=owner, inline=inline, workspace=setup.workspace
-        )
-        agent_result = runner.run_agent(
+        agent_result = run_tool_segment(
+            record,
             definition,
-            record.input or "",
-            context=record.context,
-            invocation_context=record.invocation_context,
-            max_tokens=record.max_tokens,
+            setup,
+            store=store,
+            runner=runner,
             deadline=deadline,
-            metadata=record.metadata,
-            workspace=setup.workspace,
-            plan=setup.plan,
-            budgets=budgets_for(record, definition, settings),
-            before_turn=before_turn,
-            after_turn=after_turn,
-            toolbox=toolbox,
-            controls=segment.controls(definition, toolbox),
+            owner=owner,
+            inline=inline,
         )
         if agent_result.paused:
             return agent_result, definition, None

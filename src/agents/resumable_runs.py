@@ -21,12 +21,13 @@ if TYPE_CHECKING:
     from agents.definitions import AgentDefinition
     from agents.executor import ExecutionOutcome
     from agents.records import InvocationRecord
-    from agents.runner import AgentRunResult
+    from agents.runner import AgentRunResult, Deadline, Runner
     from agents.runner.client_tools import ClientToolbox
     from agents.store import InvocationStore
+    from agents.tool_runs import ToolRunSetup
     from agents.workspace import Workspace
 
-__all__ = ["RunSegment", "end_segment"]
+__all__ = ["RunSegment", "end_segment", "run_tool_segment"]
 
 
 class RunSegment:
@@ -108,6 +109,47 @@ class RunSegment:
         )
         self.previous_turn = state.turn
         crash_point("after-checkpoint", state.turn)
+
+
+def run_tool_segment(
+    record: InvocationRecord,
+    definition: AgentDefinition,
+    setup: ToolRunSetup,
+    *,
+    store: InvocationStore,
+    runner: Runner,
+    deadline: Deadline,
+    owner: str,
+    inline: bool,
+) -> AgentRunResult:
+    """One segment of a tool run: the tool loop from the record's checkpoint (if any), with
+    the tenant's turn hooks, checkpointing every finished turn."""
+    from agents.config import get_settings
+    from agents.runner.client_tools import workspace_toolbox
+    from agents.tool_runs import budgets_for, tenant_turn_hooks
+
+    settings = get_settings()
+    before_turn, after_turn = tenant_turn_hooks(record.tenant)
+    toolbox = workspace_toolbox(setup.workspace, setup.plan)
+    segment = RunSegment(
+        record, store, settings, owner=owner, inline=inline, workspace=setup.workspace
+    )
+    return runner.run_agent(
+        definition,
+        record.input or "",
+        context=record.context,
+        invocation_context=record.invocation_context,
+        max_tokens=record.max_tokens,
+        deadline=deadline,
+        metadata=record.metadata,
+        workspace=setup.workspace,
+        plan=setup.plan,
+        budgets=budgets_for(record, definition, settings),
+        before_turn=before_turn,
+        after_turn=after_turn,
+        toolbox=toolbox,
+        controls=segment.controls(definition, toolbox),
+    )
 
 
 def end_segment(

@@ -22,6 +22,7 @@ ROUTES = {
     ("get", "/invocations"),
     ("post", "/invocations/{invocation_id}/cancel"),
     ("get", "/invocations/{invocation_id}/transcript"),
+    ("get", "/invocations/{invocation_id}/events"),
     ("get", "/invocations/{invocation_id}/files/{path}"),
     ("get", "/invocations/{invocation_id}/workspace"),
     ("post", "/workspaces"),

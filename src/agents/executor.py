@@ -128,6 +128,7 @@ def _run(
     deadline: Deadline,
 ) -> tuple[RunResult, AgentDefinition, ToolRunOutcome | None]:
     from agents.config import get_settings
+    from agents.events import RunEventRecorder
     from agents.tool_runs import (
         budgets_for,
         check_tenant_budget,
@@ -152,22 +153,26 @@ def _run(
     )
     settings = get_settings()
     setup = prepare_tool_run(record, definition, settings)
+    events = RunEventRecorder(record.id, expires_at=record.expires_at)  # the turns' events
     if setup is not None and setup.offers_tools:
-        before_turn, after_turn = tenant_turn_hooks(record.tenant)
-        agent_result = runner.run_agent(
-            definition,
-            record.input or "",
-            context=record.context,
-            invocation_context=record.invocation_context,
-            max_tokens=record.max_tokens,
-            deadline=deadline,
-            metadata=record.metadata,
-            workspace=setup.workspace,
-            plan=setup.plan,
-            budgets=budgets_for(record, definition, settings),
-            before_turn=before_turn,
-            after_turn=after_turn,
-        )
+        before_turn, after_turn = events.compose(*tenant_turn_hooks(record.tenant))
+        try:
+            agent_result = runner.run_agent(
+                definition,
+                record.input or "",
+                context=record.context,
+                invocation_context=record.invocation_context,
+                max_tokens=record.max_tokens,
+                deadline=deadline,
+                metadata=record.metadata,
+                workspace=setup.workspace,
+                plan=setup.plan,
+                budgets=budgets_for(record, definition, settings),
+                before_turn=before_turn,
+                after_turn=after_turn,
+            )
+        finally:
+            events.flush()
         outcome = tool_run_outcome(
             agent_result,
             setup,
@@ -176,6 +181,7 @@ def _run(
         )
         return agent_result, definition, outcome
     check_tenant_budget(record.tenant)
+    events.before_turn(1)
     result = runner.run(
         definition,
         record.input or "",
@@ -185,11 +191,16 @@ def _run(
         deadline=deadline,
         metadata=record.metadata,
     )
-    _, after_turn = tenant_turn_hooks(record.tenant)
+    _, after_turn = events.compose(*tenant_turn_hooks(record.tenant))
     if after_turn is not None:
         from agents.runner import TurnRecord
 
-        after_turn(TurnRecord(turn=1, assistant=[], usage=result.usage), result.cost_usd)
+        text = [{"type": "text", "text": result.output}]
+        turn = TurnRecord(
+            turn=1, assistant=text, usage=result.usage, stop_reason=result.stop_reason
+        )
+        after_turn(turn, result.cost_usd)
+        events.flush()
     if setup is None:
         return result, definition, None
     outcome = tool_run_outcome(

@@ -181,7 +181,6 @@ def _run(
         )
         return agent_result, definition, outcome
     check_tenant_budget(record.tenant)
-    events.before_turn(1)
     result = runner.run(
         definition,
         record.input or "",

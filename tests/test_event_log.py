@@ -164,3 +164,32 @@ def test_text_is_chunked_by_bytes_and_tool_calls_are_summarised() -> None:
     assert drafts[-1].data["cost_usd"] == 0.03
     assert tool_target({"pattern": "a\nb" + "c" * 500}) is not None
     assert len(tool_target({"pattern": "c" * 500}) or "") == 160
+
+
+def test_the_recorder_writes_once_per_turn_and_carries_totals_over(event_table: str) -> None:
+    from agents.events import RunEventRecorder, get_event_log
+
+    calls: list[str] = []
+    recorder = RunEventRecorder("inv_rec", usage=Usage(input_tokens=100), cost_usd=0.5)
+    before, after = recorder.compose(lambda turn: calls.append(f"b{turn}"), None)
+    before(1)
+    after(TurnRecord(turn=1, assistant=[], usage=Usage(input_tokens=10)), 0.01)
+    before(2)
+    after(TurnRecord(turn=2, assistant=[{"type": "text", "text": "done"}]), 0.02)
+    recorder.flush()
+    recorder.flush()  # nothing held: no write
+    log = get_event_log()
+    assert log is not None
+    events = log.read("inv_rec")
+    assert [e.type.value for e in events] == [
+        "turn.started",
+        "turn.finished",
+        "turn.started",
+        "text",
+        "turn.finished",
+    ]
+    assert [e.seq for e in events] == [1, 2, 3, 4, 5]
+    assert len({e.at for e in events[1:3]}) == 1  # turn 1's results and turn 2's start: one write
+    assert events[-1].data["usage"]["input_tokens"] == 110
+    assert events[-1].data["cost_usd"] == pytest.approx(0.53)
+    assert calls == ["b1", "b2"]

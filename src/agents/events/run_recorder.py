@@ -31,11 +31,20 @@ AfterTurn = Callable[["TurnRecord", float], None]
 class RunEventRecorder:
     """One run's turn events (one recorder per run; the loop calls it from one thread)."""
 
-    def __init__(self, invocation_id: str, *, expires_at: int | None = None) -> None:
+    def __init__(
+        self,
+        invocation_id: str,
+        *,
+        expires_at: int | None = None,
+        usage: Usage | None = None,
+        cost_usd: float = 0.0,
+    ) -> None:
+        """``usage`` / ``cost_usd``: what earlier segments of the run already used (a
+        continuation passes the checkpoint's), so ``turn.finished`` shows the run's totals."""
         self.invocation_id = invocation_id
         self.expires_at = expires_at
-        self.usage = Usage()
-        self.cost_usd = 0.0
+        self.usage = usage or Usage()
+        self.cost_usd = cost_usd
         self._held: list[EventDraft] = []
 
     def before_turn(self, turn: int) -> None:

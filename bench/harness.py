@@ -110,8 +110,8 @@ class CallCounter:
                 body = None
         table = ""
         if isinstance(body, dict):
-            items = body.get("TransactItems") or [{}]
-            first = next(iter(items[0].values()), {}) if items[0] else {}
+            items: list[dict[str, Any]] = body.get("TransactItems") or [{}]
+            first: dict[str, Any] = next(iter(items[0].values()), {}) if items[0] else {}
             table = str(body.get("TableName") or first.get("TableName") or "")
         self.tables.append(table)
 

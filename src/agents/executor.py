@@ -156,23 +156,21 @@ def _run(
     events = RunEventRecorder(record.id, expires_at=record.expires_at)  # the turns' events
     if setup is not None and setup.offers_tools:
         before_turn, after_turn = events.compose(*tenant_turn_hooks(record.tenant))
-        try:
-            agent_result = runner.run_agent(
-                definition,
-                record.input or "",
-                context=record.context,
-                invocation_context=record.invocation_context,
-                max_tokens=record.max_tokens,
-                deadline=deadline,
-                metadata=record.metadata,
-                workspace=setup.workspace,
-                plan=setup.plan,
-                budgets=budgets_for(record, definition, settings),
-                before_turn=before_turn,
-                after_turn=after_turn,
-            )
-        finally:
-            events.flush()
+        agent_result = runner.run_agent(
+            definition,
+            record.input or "",
+            context=record.context,
+            invocation_context=record.invocation_context,
+            max_tokens=record.max_tokens,
+            deadline=deadline,
+            metadata=record.metadata,
+            workspace=setup.workspace,
+            plan=setup.plan,
+            budgets=budgets_for(record, definition, settings),
+            before_turn=before_turn,
+            after_turn=after_turn,
+        )
+        events.flush()  # the last turn's events (the loop raises only before a turn's are held)
         outcome = tool_run_outcome(
             agent_result,
             setup,

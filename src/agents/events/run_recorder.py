@@ -4,7 +4,8 @@ hooks: at most one event-log write per turn (decision 16.10).
 ``after_turn`` builds the finished turn's events (text, tool calls and results,
 ``turn.finished`` with the usage and cost so far) and holds them; the next ``before_turn``
 writes them together with that turn's ``turn.started``, and :meth:`RunEventRecorder.flush`
-(the executor calls it when the run returns or raises) writes what is left. The loop calls
+(the executor calls it when the loop returns) writes what is left. The loop raises only
+from a model call or a hook, i.e. after ``before_turn`` wrote what was held. The loop calls
 ``before_turn`` right after ``after_turn``, so holding the events delays them by no more than
 the budget checks between the two. The first turn's ``turn.started`` is a write of its own.
 """

@@ -108,3 +108,27 @@ def test_a_dropped_connection_resumes_from_the_last_seq(dev_stack: RunningDevSta
     texts = "".join(e["data"]["text"] for e in everything if e["type"] == "text")
     assert out.getvalue().replace("\n", "") == texts.replace("\n", "")
     assert followed.invocation["status"] == "SUCCEEDED"
+    _sse_over_http_sees_every_event_once(dev_stack, str(queued["id"]), seqs)
+
+
+def _sse_over_http_sees_every_event_once(
+    dev_stack: RunningDevStack, invocation_id: str, expected: list[int]
+) -> None:
+    """A plain SSE client over HTTP (the local API Gateway shim): pages of 7, each ended by
+    the buffered response, then a reconnect with ``Last-Event-ID`` (the URL unchanged)."""
+    seen: list[int] = []
+    last: str | None = None
+    with dev_stack.client() as http:
+        for _ in range(len(expected)):
+            headers = {"Accept": "text/event-stream"} | ({"Last-Event-ID": last} if last else {})
+            answer = http.get(
+                f"/invocations/{invocation_id}/events", params={"limit": 7}, headers=headers
+            )
+            assert answer.status_code == 200
+            assert answer.headers["content-type"].startswith("text/event-stream")
+            ids = [line[4:] for line in answer.text.splitlines() if line.startswith("id: ")]
+            seen += [int(i) for i in ids]
+            if ": end of log" in answer.text:
+                break
+            last = ids[-1]
+    assert seen == expected

@@ -20,6 +20,7 @@ __all__ = [
     "TOOL_DEMO_FILES",
     "TOOL_DEMO_INPUT",
     "DevInfo",
+    "event_log_lines",
     "generate_api_key",
     "tool_demo_body",
 ]
@@ -54,6 +55,31 @@ TOOL_DEMO_ENABLED = True
 def tool_demo_body() -> dict[str, Any]:
     """The invocation body of the tool demo: the task and its files."""
     return {"input": TOOL_DEMO_INPUT, "files": dict(TOOL_DEMO_FILES)}
+
+
+def event_log_lines(invocation_id: str, events: list[dict[str, Any]]) -> list[str]:
+    """What the demo says about a run's event log (``GET /invocations/{id}/events``): how
+    many events, whether their seqs run 1..N with no gap, the statuses, and how to follow a
+    run live."""
+    seqs = [int(event.get("seq") or 0) for event in events]
+    gapless = seqs == list(range(1, len(seqs) + 1))
+    counts: dict[str, int] = {}
+    for event in events:
+        kind = str(event.get("type"))
+        counts[kind] = counts.get(kind, 0) + 1
+    statuses = [
+        str((event.get("data") or {}).get("status"))
+        for event in events
+        if event["type"] == "status"
+    ]
+    return [
+        f"event log: {len(events)} events, seq 1..{len(events)}"
+        f" {'with no gaps' if gapless else 'WITH GAPS: ' + str(seqs)}",
+        "event log: " + ", ".join(f"{kind} x{count}" for kind, count in counts.items()),
+        f"event log: status {' -> '.join(statuses)}",
+        f"event log: GET /invocations/{invocation_id}/events?after=0 (SSE: Accept: "
+        "text/event-stream); live: agw invocations follow ID, agw invoke ... --follow",
+    ]
 
 
 def generate_api_key() -> str:

@@ -6,6 +6,7 @@ pytest_plugins = [
     "tests.plugins.model",
     "tests.plugins.agents",
     "tests.plugins.stack",
+    "tests.plugins.event_log",
     "tests.plugins.local_stack",
     "tests.plugins.api",
     "tests.plugins.dev_stack",

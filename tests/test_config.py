@@ -61,6 +61,7 @@ SAMPLE_ENV: dict[str, str] = {
     "AUTH_MODE": "KEYS",
     "TENANT_CLAIM": "custom:org",
     "TENANTS_TABLE": "tenants",
+    "EVENTS_TABLE": "events",
     "TENANT_KEY_PEPPER_SECRET": "stack/pepper",
     "KEY_LAST_USED_INTERVAL_S": "60",
 }

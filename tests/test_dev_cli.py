@@ -125,6 +125,12 @@ def test_agw_dev_demo_ready_curl_and_sigint(tmp_path: Path) -> None:
         changed = re.search(r"demo: files_changed: (.*)", stdout)
         assert changed, stdout
         assert changed.group(1) not in {"", "none"}
+        # the tool demo's event log, offline: seq 1..N with no gaps, from QUEUED to SUCCEEDED
+        log = re.search(r"demo: event log: (\d+) events, seq 1\.\.(\d+) with no gaps", stdout)
+        assert log, stdout
+        assert log.group(1) == log.group(2)
+        assert "demo: event log: status QUEUED -> RUNNING -> SUCCEEDED" in stdout
+        assert "agw invocations follow ID" in stdout
         assert '"files": {"stats.py"' in stdout  # the announced curl carries the files
         # the functions' logs went to stderr, not into the summary
         assert '"level"' not in stdout

@@ -89,6 +89,8 @@ class Settings(BaseSettings):
     payload_prefix: str = "payloads/"
     invocations_table: str = ""
     idempotency_table: str = ""
+    #: The event log (docs/api.md, "The event log"); empty: runs write no events.
+    events_table: str = ""
     invocation_queue_url: str = ""
     dlq_url: str = ""
     model_aliases: dict[str, str] = Field(default_factory=dict)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import sys
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -55,6 +56,12 @@ def register(nouns: Any) -> None:
         help="queue it (202) and print the invocation id; with --wait, poll until done",
     )
     parser.add_argument("--wait", action="store_true", help="with --async: wait for the result")
+    parser.add_argument(
+        "--follow",
+        action="store_true",
+        help="queue it and show it live: one line per turn and tool call, the text as it "
+        "comes (in a terminal), then the summary (resumes after a dropped connection)",
+    )
     add_seconds(
         parser,
         "--wait-timeout",
@@ -108,7 +115,7 @@ def _handler(args: argparse.Namespace) -> int:
     except (ValueError, OSError) as exc:
         print(f"agw: error: {exc}", file=sys.stderr)
         return 2
-    if args.wait and not args.asynchronous:
+    if (args.wait or args.follow) and not args.asynchronous:
         args.asynchronous = True
     return run_api_command(args, _invoke)
 
@@ -129,7 +136,14 @@ def _invoke(client: AgwClient, args: argparse.Namespace) -> int:
         **run_options(args),
     )
     invocation_id = str(invocation.get("id") or invocation.get("invocation_id") or "")
-    if status == 202 and not args.wait:
+    render = render_invocation
+    if status == 202 and args.follow:
+        from agw.follow import follow_run, render_followed
+
+        followed = follow_run(client, invocation_id, as_json=args.json, timeout_s=args.wait_timeout)
+        invocation = followed.invocation
+        render = partial(render_followed, streamed_text=followed.streamed_text)
+    elif status == 202 and not args.wait:
         if args.json:
             print_json(invocation)
         else:
@@ -140,15 +154,15 @@ def _invoke(client: AgwClient, args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
         return 0
-    if status == 202:
+    elif status == 202:
         print(f"queued {invocation_id}; waiting...", file=sys.stderr)
         invocation = client.wait_invocation(invocation_id, timeout_s=args.wait_timeout)
     if args.patch:
         with contextlib.redirect_stdout(sys.stderr):
-            print_view(invocation, args.json, render_invocation)
+            print_view(invocation, args.json, render)
         sys.stdout.write(str(invocation.get("patch") or ""))
     else:
-        print_view(invocation, args.json, render_invocation)
+        print_view(invocation, args.json, render)
     if args.out and invocation.get("status") == "SUCCEEDED":
         written = write_changed_files(client, invocation, Path(args.out))
         print(f"wrote {len(written)} file(s) under {args.out}", file=sys.stderr)

@@ -29,6 +29,7 @@ WORKSPACE_OBJECTS = "<AgentsBucket>/workspaces/*"
 INVOCATIONS = "<InvocationsTable>"
 INVOCATION_INDEXES = "<InvocationsTable>/index/*"
 IDEMPOTENCY = "<IdempotencyTable>"
+EVENTS = "<EventsTable>"
 QUEUE = "<InvocationQueue>"
 DLQ = "<DeadLetterQueue>"
 ECONOMY_QUEUE = "<EconomyQueue>"
@@ -52,6 +53,16 @@ _PLATFORM = (
     Call("logs:PutLogEvents", "<{fn}LogGroup>", "Lambda writes the function's logs"),
     Call("xray:PutTraceSegments", "*", "active tracing (no resource-level permissions)"),
     Call("xray:PutTelemetryRecords", "*", "active tracing (no resource-level permissions)"),
+)
+
+#: agents.events: every function that makes a lifecycle transition appends to the log.
+_EVENTS = (
+    Call(
+        "dynamodb:PutItem",
+        EVENTS,
+        "events: append (a conditional put, or TransactWriteItems of conditional puts)",
+    ),
+    Call("dynamodb:Query", EVENTS, "events: the log's tail, a page, the long-poll"),
 )
 
 _CORE = (
@@ -82,6 +93,7 @@ _CORE = (
     # agents.tenants.budget: check_budget (GetItem) and record_spend (one UpdateItem ADD)
     Call("dynamodb:GetItem", TENANTS, "budgets: the tenant's caps and spend"),
     Call("dynamodb:UpdateItem", TENANTS, "budgets: add a turn's cost to the counters"),
+    *_EVENTS,
 )
 
 #: logical id of the function -> every call its role must allow, and nothing more.
@@ -126,6 +138,7 @@ CALLS: dict[str, tuple[Call, ...]] = {
         Call("sqs:SendMessage", ECONOMY_QUEUE, "collector: free an item for resubmission"),
         Call("sqs:SendMessage", DLQ, "DLQ message for a FAILED invocation"),
         Call("secretsmanager:GetSecretValue", SECRET, "the Anthropic API key"),
+        *_EVENTS,
     ),
     "AuthorizerFunction": (
         *(c._replace(resource=c.resource.format(fn="AuthorizerFunction")) for c in _PLATFORM),

@@ -41,6 +41,7 @@ _BOTH = {
     "PAYLOAD_PREFIX",
     "INVOCATIONS_TABLE",
     "IDEMPOTENCY_TABLE",
+    "EVENTS_TABLE",
     "INVOCATION_QUEUE_URL",
     "DLQ_URL",
     "MODEL_ALIASES",
@@ -620,6 +621,7 @@ def test_outputs_tell_how_to_reach_the_stack() -> None:
         "DeadLetterQueueUrl",
         "TenantsTableName",
         "TenantKeyPepperSecretName",
+        "EventsTableName",
     } <= set(outputs)
     assert "get-api-key" in outputs["ApiKeyId"]["Description"]
     assert outputs["AgentsPrefix"]["Value"] == iam_actions.AGENTS_PREFIX
@@ -681,6 +683,8 @@ _ACTION_OVERRIDES = {
     "sqs:DeleteMessageBatch": "sqs:DeleteMessage",
     "sqs:ChangeMessageVisibilityBatch": "sqs:ChangeMessageVisibility",
     "dynamodb:TransactGetItems": "dynamodb:GetItem",
+    # agents.events.log: a transaction of conditional puts only
+    "dynamodb:TransactWriteItems": "dynamodb:PutItem",
 }
 
 

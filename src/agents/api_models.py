@@ -23,6 +23,7 @@ from agents.contracts import InputContract, OutputContract
 from agents.errors import InvalidIdempotencyKey
 from agents.records import InvocationMode, InvocationView, Processing
 from agents.types import InvocationStatus
+from agents.webhooks.messages import WebhookTarget
 from agents.workspace.uploads import WORKSPACE_ID_PATTERN
 
 __all__ = [
@@ -189,6 +190,11 @@ class InvokeRequest(_Request):
         description="An uploaded workspace (`ws_...` from `POST /workspaces`). "
         "Not together with `files`.",
     )
+    webhook: WebhookTarget | None = Field(
+        default=None,
+        description="Call this URL (Standard Webhooks, signed with the tenant's secret) when "
+        "the invocation succeeds, fails, is cancelled or waits for approval.",
+    )
 
     _metadata = field_validator("metadata")(check_metadata)
 
@@ -242,6 +248,10 @@ class BatchRequest(_Request):
         description="`economy`: run the items in an Anthropic Message Batch at half the price, "
         "within 24 h (agents that name no tools only; docs/batches.md).",
     )
+    webhook: WebhookTarget | None = Field(
+        default=None,
+        description="Call this URL with `batch.completed` once every item has ended.",
+    )
 
     _metadata = field_validator("metadata")(check_metadata)
 
@@ -286,6 +296,7 @@ class BatchView(BaseModel):
     counts: StatusCounts
     done: bool = Field(description="True once every item is SUCCEEDED, FAILED or CANCELLED.")
     metadata: dict[str, str] = Field(default_factory=dict)
+    webhook: WebhookTarget | None = None
     created_at: str
     links: dict[str, str] = Field(
         description="`self`; `results`: the batch's invocations (`GET /invocations?batch_id=`); "

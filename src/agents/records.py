@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from agents.types import ContractResult, ErrorInfo, InvocationStatus, Timings, Usage
+from agents.webhooks.messages import WebhookTarget
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef
@@ -148,6 +149,8 @@ class InvocationFields(BaseModel):
     #: The Anthropic Message Batch the item was submitted in (economy only).
     economy_batch_id: str | None = None
     metadata: dict[str, str] = Field(default_factory=dict)
+    #: The request's own callback (``webhook.url``); tenant subscriptions come on top.
+    webhook: WebhookTarget | None = None
     created_at: str = ""
     updated_at: str = ""
     started_at: str | None = None
@@ -264,6 +267,12 @@ class BatchRecord(BaseModel):
     item_count: int
     processing: Processing = Processing.STANDARD
     metadata: dict[str, str] = Field(default_factory=dict)
+    #: Called with ``batch.completed`` when the last item ends.
+    webhook: WebhookTarget | None = None
+    #: Ids of the items that have ended (the WebhookFunction adds them; decision 16.55).
+    finished_items: list[str] | None = None
+    #: Set once, by whoever recorded the last item: ``batch.completed`` was announced.
+    completed_at: str | None = None
     created_at: str = ""
     updated_at: str = ""
     expires_at: int | None = None

@@ -161,7 +161,9 @@ class LifecycleTransitions(StoreTable):
         memory: dict[str, Any] = {"output": output}
         if tool_run is not None:
             memory["patch"] = tool_run.patch
-        return from_item(item).model_copy(update=memory)
+        completed = from_item(item)
+        self._notify_webhooks(completed)
+        return completed.model_copy(update=memory)
 
     def fail(
         self,
@@ -202,6 +204,7 @@ class LifecycleTransitions(StoreTable):
                 "attempts": record.attempts,
             },
         )
+        self._notify_webhooks(record)
         self._send_dlq(record, now)
         return True
 
@@ -270,7 +273,9 @@ class LifecycleTransitions(StoreTable):
         )
         result = self._update_or_refusal(invocation_id, expr, condition)
         if not isinstance(result, Refusal):
-            return from_item(result)
+            cancelled = from_item(result)
+            self._notify_webhooks(cancelled)
+            return cancelled
         current = visible_invocation(result.current, tenant)
         if current is None:
             raise invocation_not_found(invocation_id)
@@ -323,6 +328,12 @@ class LifecycleTransitions(StoreTable):
         return from_item(item)
 
     # --- internals -------------------------------------------------------------------
+
+    def _notify_webhooks(self, record: InvocationRecord) -> None:
+        """Announce the transition just written (a :class:`WebhookEvent`; never raises)."""
+        from agents.webhooks.notifier import notify_transition
+
+        notify_transition(record, self.webhook_queue_url)
 
     def _insert(self, record: InvocationRecord) -> tuple[InvocationRecord, Refusal | None]:
         """Validate, offload and put a new record: ``(record, None)`` when written (payloads

@@ -1,0 +1,165 @@
+"""Webhooks end to end on moto and a real receiver on 127.0.0.1: retries, signatures, 410,
+batches, rotation. SSRF refusals are in tests/test_webhook_ssrf.py."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from standardwebhooks import Webhook
+
+from agents import aws
+from agents.records import BatchRecord, InvocationRecord
+from agents.store import get_store
+from agents.webhooks.messages import WebhookTarget
+from agents.webhooks.runtime import get_processor
+from agents.webhooks.subscriptions import add_subscription, get_subscription
+from agents.webhooks.tenant_secrets import TenantSecrets
+from tests.plugins.stack import drain_queue
+from tests.plugins.webhooks import SECRET_PREFIX, WebhookStack, pump
+
+TENANT = "tenant-hooks"
+
+
+def _finish(url: str | None, *, tenant: str = TENANT, **fields: Any) -> InvocationRecord:
+    """A record that runs and succeeds through the store (its transition announces itself)."""
+    store = get_store()
+    webhook = WebhookTarget(url=url) if url else None
+    record = store.create(
+        InvocationRecord.new(tenant=tenant, agent="a", input="hi", webhook=webhook, **fields)
+    )
+    store.claim(record.id, "owner", lease_seconds=60)
+    return store.complete(record.id, "owner", output="done", model="m")
+
+
+def _secrets() -> TenantSecrets:
+    return TenantSecrets(aws.client("secretsmanager"), SECRET_PREFIX)
+
+
+def test_500_twice_then_200_delivers_the_third_with_one_id_and_valid_signatures(
+    webhook_stack: WebhookStack, receiver_factory: Any
+) -> None:
+    receiver = receiver_factory([500, 500, 200])
+    record = _finish(receiver.url)
+    outcomes = pump(get_processor(), webhook_stack.queue_url)
+    assert outcomes == ["fanned-out:1", "retry", "retry", "delivered"]
+    assert len(receiver.requests) == 3
+    ids = {r.headers["webhook-id"] for r in receiver.requests}
+    assert len(ids) == 1
+    assert next(iter(ids)).startswith("msg_")
+    secret = _secrets().get(TENANT)
+    assert secret is not None
+    assert secret.current.startswith("whsec_")
+    for request in receiver.requests:
+        payload = Webhook(secret.current).verify(request.body, request.headers)
+        assert payload["type"] == "invocation.succeeded"
+        assert payload["data"] == {
+            "invocation_id": record.id,
+            "status": "SUCCEEDED",
+            "tenant": TENANT,
+            "link": f"https://api.example.test/prod/invocations/{record.id}",
+        }
+        assert "done" not in request.body, "payloads carry a link, never the output"
+    assert drain_queue(webhook_stack.dlq_url, rounds=1) == []
+
+
+def test_exhausted_schedule_goes_to_the_webhook_dlq_with_the_same_id(
+    webhook_stack: WebhookStack, receiver_factory: Any
+) -> None:
+    receiver = receiver_factory([503])
+    _finish(receiver.url)
+    outcomes = pump(get_processor(), webhook_stack.queue_url)
+    # schedule "0,0,0": the first attempt and three retries, then the DLQ
+    assert outcomes.count("retry") == 3
+    assert outcomes[-1] == "dead-lettered"
+    assert len(receiver.requests) == 4
+    [body] = drain_queue(webhook_stack.dlq_url, rounds=1)
+    dead = json.loads(body)
+    assert dead["id"] == receiver.requests[0].headers["webhook-id"]
+    assert dead["attempt"] == 4
+    assert dead["last_error"] == "HTTP 503"
+
+
+def test_410_disables_the_subscription_and_later_events_skip_it(
+    webhook_stack: WebhookStack, receiver_factory: Any
+) -> None:
+    gone = receiver_factory([410])
+    other = receiver_factory([200])
+    table = webhook_stack.tenants.table
+    subscription = add_subscription(
+        table, TENANT, gone.url, ["invocation.succeeded"], allow_local=True
+    )
+    add_subscription(table, TENANT, other.url, ["invocation.failed"], allow_local=True)
+    _finish(None)
+    assert pump(get_processor(), webhook_stack.queue_url) == ["fanned-out:1", "disabled"]
+    assert other.requests == [], "a subscription gets only its event types"
+    found = get_subscription(table, subscription.subscription_id)
+    assert found is not None
+    assert found.status == "disabled"
+    assert found.disabled_reason == "410 Gone"
+    _finish(None)
+    assert pump(get_processor(), webhook_stack.queue_url) == ["fanned-out:0"]
+    assert len(gone.requests) == 1
+
+
+def test_the_last_item_of_a_batch_announces_batch_completed_once(
+    webhook_stack: WebhookStack, receiver_factory: Any
+) -> None:
+    receiver = receiver_factory([200])
+    store = get_store()
+    batch = store.create_batch(
+        BatchRecord.new(
+            tenant=TENANT, agent="a", item_count=2, webhook=WebhookTarget(url=receiver.url)
+        )
+    )
+    first = _finish(None, batch_id=batch.id)
+    assert pump(get_processor(), webhook_stack.queue_url) == ["fanned-out:0"]
+    _finish(None, batch_id=batch.id)
+    outcomes = pump(get_processor(), webhook_stack.queue_url)
+    assert outcomes == ["fanned-out:0", "delivered"]  # the item event itself has no target
+    [request] = receiver.requests
+    payload = json.loads(request.body)
+    assert payload["type"] == "batch.completed"
+    assert payload["data"]["batch_id"] == batch.id
+    assert payload["data"]["item_count"] == 2
+    # a redelivered event of an item (at-least-once) never announces the batch again
+    assert store.record_item_finished(batch.id, first.id) is not None
+    assert store.mark_batch_announced(batch.id) is False
+
+
+def test_rotation_signs_with_both_secrets_during_the_grace_period(
+    webhook_stack: WebhookStack, receiver_factory: Any
+) -> None:
+    receiver = receiver_factory([200])
+    old = _secrets().ensure(TENANT)
+    new = _secrets().rotate(TENANT, grace_s=3600)
+    _finish(receiver.url)
+    pump(get_processor(), webhook_stack.queue_url)
+    [request] = receiver.requests
+    assert len(request.headers["webhook-signature"].split(" ")) == 2
+    for secret in (old.current, new.current):
+        Webhook(secret).verify(request.body, request.headers)
+    assert new.signing(now=new.previous_until or 0) == [new.current]
+
+
+def test_failed_and_cancelled_transitions_announce_themselves(
+    webhook_stack: WebhookStack, receiver_factory: Any
+) -> None:
+    from agents.types import ErrorInfo
+
+    receiver = receiver_factory([200])
+    store = get_store()
+    target = WebhookTarget(url=receiver.url)
+    failed = store.create(InvocationRecord.new(tenant=TENANT, agent="a", input="x", webhook=target))
+    cancelled = store.create(
+        InvocationRecord.new(tenant=TENANT, agent="a", input="y", webhook=target)
+    )
+    error = ErrorInfo(type="model-error", message="no", retryable=False)
+    assert store.fail(failed.id, error, owner=None)
+    store.cancel(cancelled.id, TENANT)
+    pump(get_processor(), webhook_stack.queue_url)
+    seen = {
+        json.loads(r.body)["data"]["invocation_id"]: json.loads(r.body)["type"]
+        for r in receiver.requests
+    }
+    assert seen == {failed.id: "invocation.failed", cancelled.id: "invocation.cancelled"}

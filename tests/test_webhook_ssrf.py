@@ -12,7 +12,7 @@ from agents.errors import WebhookUrlRefused
 from agents.webhooks.destinations import check_url, refusal_reason
 from agents.webhooks.transport import post
 
-TIMEOUTS = {"connect_timeout_s": 1.0, "read_timeout_s": 2.0}
+TIMEOUTS: dict[str, Any] = {"connect_timeout_s": 1.0, "read_timeout_s": 2.0}
 
 
 def _resolver(table: dict[str, list[str]]) -> Any:

@@ -733,7 +733,13 @@ def _service_of(node: Any, assigned: dict[str, str]) -> str | None:
 #: Core modules only the operator's CLI runs (``agw dlq redrive``, ``agw agents push``), with
 #: the operator's credentials: no function role needs their calls.
 OPERATOR_MODULES = frozenset(
-    {"src/agents/redrive.py", "src/agents/publish.py", "src/agents/tenants/lifecycle.py"}
+    {
+        "src/agents/redrive.py",
+        "src/agents/publish.py",
+        "src/agents/tenants/lifecycle.py",
+        "src/agents/queue_peek.py",
+        "src/agents/webhooks/dead_letters.py",
+    }
 )
 
 

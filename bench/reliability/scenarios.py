@@ -13,6 +13,7 @@ from bench.reliability import (
     hostile_tools,
     hostile_workspaces,
     secrets,
+    webhook_scenarios,
     worker_scenarios,
 )
 from bench.reliability.harness import Harness
@@ -95,6 +96,18 @@ SCENARIOS: tuple[Scenario, ...] = (
         "hostile-tools",
         "14. Hostile tool inputs",
         lambda h, s: hostile_tools.hostile_tools(_h(h)),
+    ),
+    Scenario(
+        "webhook-outage",
+        "15. Webhook receiver outage",
+        lambda h, s: webhook_scenarios.webhook_outage(invocations=_n(40, s, 10)),
+        own_stack=True,
+    ),
+    Scenario(
+        "webhook-faults",
+        "16. Webhooks under model faults",
+        lambda h, s: webhook_scenarios.webhook_faults(invocations=_n(200, s, 40)),
+        own_stack=True,
     ),
 )
 

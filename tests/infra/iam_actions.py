@@ -91,6 +91,7 @@ _CORE = (
     Call("dynamodb:UpdateItem", TENANTS, "budgets: add a turn's cost to the counters"),
     # agents.webhooks.notifier: a terminal transition announces itself
     Call("sqs:SendMessage", WEBHOOK_QUEUE, "webhooks: the transition's event"),
+    Call("dynamodb:Query", TENANT_INDEX, "webhooks: does the tenant subscribe? (cached 60 s)"),
 )
 
 #: logical id of the function -> every call its role must allow, and nothing more.

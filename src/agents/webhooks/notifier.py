@@ -1,22 +1,76 @@
 """The one call a transition makes: put its :class:`WebhookEvent` on the webhook queue.
 
 Called by the store after a terminal (or WAITING) transition is written, whatever the
-function (API inline runs and cancels, the worker, the collector). It never fails the
-transition: the SDK retries the send, and a send that still fails is logged and counted
-(``WebhookEventsNotQueued``) rather than raised (decision 16.53).
+function (API inline runs and cancels, the worker, the collector). An event is sent when
+someone may want it: the record has its own ``webhook``, it is a batch item (the batch
+counts its finished items), or the tenant has an active subscription (a per-container
+answer, refreshed every :data:`SUBSCRIBED_TTL_S`; one Query of the ``by-tenant`` index).
+It never fails the transition: the SDK retries the send, and a send that still fails is
+logged and counted (``WebhookEventsNotQueued``) rather than raised (decision 16.53).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import threading
+import time
+from typing import TYPE_CHECKING, Final
 
+from agents.container import per_container
 from agents.observability import logger
 from agents.webhooks.messages import WebhookEvent, event_type_for, webhook_id
 
 if TYPE_CHECKING:
     from agents.records import InvocationRecord
 
-__all__ = ["event_for", "notify_transition", "send_event"]
+__all__ = ["SUBSCRIBED_TTL_S", "event_for", "notify_transition", "send_event", "wanted"]
+
+#: Seconds a "does this tenant subscribe?" answer is reused in a container.
+SUBSCRIBED_TTL_S: Final = 60.0
+
+
+class _SubscribedTenants:
+    """tenant -> (checked at, has an active subscription), with a TTL."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._answers: dict[str, tuple[float, bool]] = {}
+
+    def subscribed(self, tenant: str) -> bool:
+        now = time.monotonic()
+        with self._lock:
+            cached = self._answers.get(tenant)
+        if cached is not None and now - cached[0] < SUBSCRIBED_TTL_S:
+            return cached[1]
+        answer = _lookup(tenant)
+        with self._lock:
+            self._answers[tenant] = (now, answer)
+        return answer
+
+
+def _lookup(tenant: str) -> bool:
+    from agents.tenants.table import tenants_table
+    from agents.webhooks.subscriptions import list_subscriptions
+
+    table = tenants_table()
+    if table is None:
+        return False
+    try:
+        return any(s.status == "active" for s in list_subscriptions(table, tenant))
+    except Exception:  # noqa: BLE001 - unsure: send the event, the fan-out decides
+        return True
+
+
+@per_container
+def _subscribed_tenants() -> _SubscribedTenants:
+    """The container's answers (forgotten by ``agents.container.reset()``)."""
+    return _SubscribedTenants()
+
+
+def wanted(record: InvocationRecord) -> bool:
+    """True when the record's event has, or may have, a receiver."""
+    if record.webhook is not None or record.batch_id is not None:
+        return True
+    return _subscribed_tenants().subscribed(record.tenant)
 
 
 def event_for(record: InvocationRecord) -> WebhookEvent | None:
@@ -49,7 +103,7 @@ def notify_transition(record: InvocationRecord, queue_url: str) -> None:
     if not queue_url:
         return
     event = event_for(record)
-    if event is None:
+    if event is None or not wanted(record):
         return
     try:
         send_event(event, queue_url)

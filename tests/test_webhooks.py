@@ -163,3 +163,23 @@ def test_failed_and_cancelled_transitions_announce_themselves(
         for r in receiver.requests
     }
     assert seen == {failed.id: "invocation.failed", cancelled.id: "invocation.cancelled"}
+
+
+def test_the_lambda_handler_delivers_and_reports_a_failed_aws_call_as_a_batch_item_failure(
+    webhook_stack: WebhookStack, receiver_factory: Any, monkeypatch: Any
+) -> None:
+    from handlers.webhooks import handler
+    from tests.plugins.worker import deliver
+
+    receiver = receiver_factory([200])
+    _finish(receiver.url)
+    fanned = deliver(webhook_stack.queue_url, handler)  # the event -> one delivery message
+    assert fanned.failed == []
+    assert deliver(webhook_stack.queue_url, handler).failed == []
+    assert len(receiver.requests) == 1
+
+    # an AWS call that fails (the DLQ is gone) -> the record comes back, nothing is lost
+    aws.client("sqs").delete_queue(QueueUrl=webhook_stack.dlq_url)
+    aws.client("sqs").send_message(QueueUrl=webhook_stack.queue_url, MessageBody="not json")
+    failed = deliver(webhook_stack.queue_url, handler, visibility_s=1)
+    assert len(failed.failed) == 1

@@ -85,6 +85,31 @@ def test_410_disables_the_subscription_and_later_events_skip_it(
     assert len(gone.requests) == 1
 
 
+def test_a_delivery_due_after_the_sqs_delay_cap_is_put_back_with_the_remaining_delay(
+    webhook_stack: WebhookStack, receiver_factory: Any
+) -> None:
+    import time
+
+    from agents.webhooks.messages import WebhookDelivery
+
+    receiver = receiver_factory([200])
+    due = WebhookDelivery(
+        id="msg_late",
+        type="invocation.succeeded",
+        tenant=TENANT,
+        url=receiver.url,
+        body="{}",
+        attempt=7,
+        not_before=time.time() + 5_000,  # 1 h 23 min: more than SQS's 900 s
+    )
+    assert get_processor().handle(due.model_dump_json()) == "deferred"
+    attributes = aws.client("sqs").get_queue_attributes(
+        QueueUrl=webhook_stack.queue_url, AttributeNames=["ApproximateNumberOfMessagesDelayed"]
+    )["Attributes"]
+    assert attributes["ApproximateNumberOfMessagesDelayed"] == "1"
+    assert receiver.requests == [], "not attempted before it is due"
+
+
 def test_the_last_item_of_a_batch_announces_batch_completed_once(
     webhook_stack: WebhookStack, receiver_factory: Any
 ) -> None:

@@ -91,6 +91,20 @@ def test_a_name_resolving_to_loopback_is_refused_at_connect_time(receiver_factor
     assert counter.accepted == 0, "a refused name must not be connected to"
 
 
+def test_a_name_that_does_not_resolve_is_retried_not_refused() -> None:
+    from agents.webhooks.destinations import ResolutionFailed
+
+    def failing(host: str, port: int) -> list[str]:
+        raise ResolutionFailed(f"{host!r} does not resolve")
+
+    destination = check_url("https://hooks.example.test/x", allow_local=False)
+    result = post(destination, "{}", {}, allow_local=False, resolver=failing, **TIMEOUTS)
+    assert not result.refused
+    assert result.status is None
+    assert result.error is not None
+    assert result.error.startswith("dns:")
+
+
 def test_redirects_are_not_followed(receiver_factory: Any) -> None:
     elsewhere = receiver_factory.counter()
     for target in (

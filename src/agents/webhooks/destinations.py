@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 __all__ = [
     "METADATA_ADDRESSES",
     "Destination",
+    "ResolutionFailed",
     "Resolver",
     "UnsafeDestination",
     "check_url",
@@ -129,12 +130,16 @@ def refusal_reason(address: IpAddress, *, allow_loopback: bool) -> str | None:
     return next((name for name, hit in checks if hit), None)
 
 
+class ResolutionFailed(Exception):
+    """The host name did not resolve (now): retried like a refused connection."""
+
+
 def system_resolver(host: str, port: int) -> list[str]:
     """Every address ``host`` resolves to (TCP), by the system resolver."""
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except OSError as exc:
-        raise UnsafeDestination(f"the webhook host {host!r} does not resolve: {exc}") from None
+        raise ResolutionFailed(f"{host!r} does not resolve: {exc}") from None
     return [str(info[4][0]) for info in infos]
 
 

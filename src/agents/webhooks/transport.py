@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Final
 
 from agents.webhooks.destinations import (
     Destination,
+    ResolutionFailed,
     Resolver,
     UnsafeDestination,
     system_resolver,
@@ -22,6 +23,8 @@ from agents.webhooks.destinations import (
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
+
+    import httpx
 
 __all__ = ["MAX_RESPONSE_BYTES", "AttemptResult", "post"]
 
@@ -69,6 +72,8 @@ def post(
         )
     except UnsafeDestination as exc:
         return result(None, exc.detail, refused=True)
+    except ResolutionFailed as exc:
+        return result(None, f"dns: {exc}")
     default_port = 443 if destination.scheme == "https" else 80
     host_header = (
         destination.host
@@ -114,10 +119,10 @@ def post(
     return result(None, error)
 
 
-def _drain(response: object) -> None:
+def _drain(response: httpx.Response) -> None:
     """Read at most :data:`MAX_RESPONSE_BYTES` of the answer (then stop reading)."""
     seen = 0
-    for chunk in response.iter_raw():  # type: ignore[attr-defined]
+    for chunk in response.iter_raw():
         seen += len(chunk)
         if seen >= MAX_RESPONSE_BYTES:
             break

@@ -104,6 +104,7 @@ class DevStack:
         options.setdefault("aws_port", DEFAULT_AWS_PORT)
         options.setdefault("model_port", DEFAULT_MODEL_PORT)
         options.setdefault("worker", True)
+        options.setdefault("webhooks", options["worker"])
         options.setdefault("failure_visibility_timeout", DEFAULT_FAILURE_VISIBILITY_S)
         self.stack = LocalStack(
             anthropic_api_key=anthropic_api_key,
@@ -203,6 +204,7 @@ class DevStack:
             environment_conflicts=stack.environment_conflicts,
             worker=stack.worker,
             started_in_s=round(time.monotonic() - started, 3),
+            webhook_secrets=dict(stack.webhook_secrets),
         )
 
     def _wait_healthy(self, api_url: str) -> None:

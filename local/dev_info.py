@@ -118,6 +118,8 @@ class DevInfo(BaseModel):
     environment_conflicts: list[str]
     worker: bool
     started_in_s: float
+    #: API key -> its tenant's webhook signing secret (empty without webhooks).
+    webhook_secrets: dict[str, str] = {}
 
     def dev_file(self, *, pid: int, project_root: Path, started_at: str) -> DevFile:
         """What ``agw dev`` writes to ``.agw/dev.json`` (no real Anthropic key in it)."""
@@ -148,9 +150,13 @@ class DevInfo(BaseModel):
                 payload_prefix=env.get("PAYLOAD_PREFIX", "payloads/"),
                 tenants_table=env.get("TENANTS_TABLE", ""),
                 tenant_key_pepper_secret=env.get("TENANT_KEY_PEPPER_SECRET", ""),
+                webhook_queue_url=env.get("WEBHOOK_QUEUE_URL", ""),
+                webhook_dlq_url=env.get("WEBHOOK_DLQ_URL", ""),
+                webhook_secret_prefix=env.get("WEBHOOK_SECRET_PREFIX", ""),
             ),
             tenants=dict(self.tenants),
             environment=dict(self.environment),
+            webhook_secrets=dict(self.webhook_secrets),
         )
 
     def curl_invoke(

@@ -13,4 +13,5 @@ pytest_plugins = [
     "tests.plugins.reliability",
     "tests.plugins.worker",
     "tests.plugins.tenants",
+    "tests.plugins.webhooks",
 ]

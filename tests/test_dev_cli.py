@@ -73,6 +73,10 @@ def assert_dev_file(path: Path, info: dict[str, object], key: str) -> None:
     assert dev["resources"]["invocations_table"].endswith("InvocationsTable")
     assert key in dev["tenants"]
     assert "ANTHROPIC_API_KEY" not in dev["environment"]
+    # webhooks: each local key's tenant has a signing secret; local receivers are allowed
+    assert dev["webhook_secrets"][key].startswith("whsec_")
+    assert dev["environment"]["WEBHOOK_ALLOW_LOCAL"] == "true"
+    assert dev["resources"]["webhook_dlq_url"]
 
 
 def test_agw_dev_demo_ready_curl_and_sigint(tmp_path: Path) -> None:

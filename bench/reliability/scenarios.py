@@ -13,6 +13,7 @@ from bench.reliability import (
     hostile_tools,
     hostile_workspaces,
     secrets,
+    webhook_scenarios,
     worker_scenarios,
 )
 from bench.reliability.harness import Harness
@@ -113,6 +114,18 @@ SCENARIOS: tuple[Scenario, ...] = (
         "hostile-tools",
         "14. Hostile tool inputs",
         lambda h, s: hostile_tools.hostile_tools(_shared_harness(h)),
+    ),
+    Scenario(
+        "webhook-outage",
+        "20. Webhook receiver outage",
+        lambda h, s: webhook_scenarios.webhook_outage(invocations=_scaled(40, s, 10)),
+        own_stack=True,
+    ),
+    Scenario(
+        "webhook-faults",
+        "21. Webhooks under model faults",
+        lambda h, s: webhook_scenarios.webhook_faults(invocations=_scaled(200, s, 40)),
+        own_stack=True,
     ),
 )
 

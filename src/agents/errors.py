@@ -176,6 +176,12 @@ class ValidationFailed(
 ): ...
 
 
+class WebhookUrlRefused(
+    GatewayError, error_type="webhook-url-refused", title="Webhook URL refused", status=422
+):
+    """A callback URL (or an address it resolves to) the gateway will not call (SSRF rules)."""
+
+
 class IdempotencyKeyReused(
     GatewayError,
     error_type="idempotency-key-reused",

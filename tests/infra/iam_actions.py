@@ -34,6 +34,13 @@ QUEUE = "<InvocationQueue>"
 DLQ = "<DeadLetterQueue>"
 ECONOMY_QUEUE = "<EconomyQueue>"
 TENANTS = "<TenantsTable>"
+TENANT_INDEX = "<TenantsTable>/index/by-tenant"
+WEBHOOK_QUEUE = "<WebhookQueue>"
+WEBHOOK_DLQ = "<WebhookDeadLetterQueue>"
+WEBHOOK_SECRETS = (
+    "arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>"
+    ":secret:<AWS::StackName>/webhooks/*"
+)
 PEPPER = "<TenantKeyPepper>"
 SECRET = (
     "arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>"
@@ -94,6 +101,9 @@ _CORE = (
     Call("dynamodb:GetItem", TENANTS, "budgets: the tenant's caps and spend"),
     Call("dynamodb:UpdateItem", TENANTS, "budgets: add a turn's cost to the counters"),
     *_EVENTS,
+    # agents.webhooks.notifier: a terminal transition announces itself
+    Call("sqs:SendMessage", WEBHOOK_QUEUE, "webhooks: the transition's event"),
+    Call("dynamodb:Query", TENANT_INDEX, "webhooks: does the tenant subscribe? (cached 60 s)"),
 )
 
 #: logical id of the function -> every call its role must allow, and nothing more.
@@ -139,12 +149,28 @@ CALLS: dict[str, tuple[Call, ...]] = {
         Call("sqs:SendMessage", DLQ, "DLQ message for a FAILED invocation"),
         Call("secretsmanager:GetSecretValue", SECRET, "the Anthropic API key"),
         *_EVENTS,
+        Call("sqs:SendMessage", WEBHOOK_QUEUE, "webhooks: an economy item's terminal event"),
     ),
     "AuthorizerFunction": (
         *(c._replace(resource=c.resource.format(fn="AuthorizerFunction")) for c in _PLATFORM),
         Call("dynamodb:GetItem", TENANTS, "authorizer: the key's hash and its tenant"),
         Call("dynamodb:UpdateItem", TENANTS, "authorizer: last_used_at, every few minutes"),
         Call("secretsmanager:GetSecretValue", PEPPER, "authorizer: the key hash pepper"),
+    ),
+    "WebhookFunction": (
+        *(c._replace(resource=c.resource.format(fn="WebhookFunction")) for c in _PLATFORM),
+        Call("sqs:ReceiveMessage", WEBHOOK_QUEUE, "event source mapping: poll"),
+        Call("sqs:DeleteMessage", WEBHOOK_QUEUE, "event source mapping: delete processed"),
+        Call("sqs:GetQueueAttributes", WEBHOOK_QUEUE, "event source mapping: queue attributes"),
+        Call("sqs:ChangeMessageVisibility", WEBHOOK_QUEUE, "event source mapping: back off"),
+        Call("sqs:SendMessage", WEBHOOK_QUEUE, "processor: deliveries, retries (also batch)"),
+        Call("sqs:SendMessage", WEBHOOK_DLQ, "processor: a delivery that gave up"),
+        Call("dynamodb:UpdateItem", INVOCATIONS, "store: count a batch's finished items"),
+        Call("dynamodb:GetItem", TENANTS, "subscriptions: still active before an attempt"),
+        Call("dynamodb:UpdateItem", TENANTS, "subscriptions: disable after 410 Gone"),
+        Call("dynamodb:Query", TENANT_INDEX, "subscriptions: the tenant's, by-tenant index"),
+        Call("secretsmanager:GetSecretValue", WEBHOOK_SECRETS, "signing: the tenant's secret"),
+        Call("secretsmanager:CreateSecret", WEBHOOK_SECRETS, "signing: a tenant's first secret"),
     ),
 }
 

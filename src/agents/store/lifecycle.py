@@ -368,8 +368,12 @@ class LifecycleTransitions(StoreTable):
 
     def _after_transition(self, record: InvocationRecord, *, created: bool = False) -> None:
         """After a successful transition: its events (``status``; ``waiting`` for WAITING,
-        ``completed`` when terminal) in one write that never raises (decision 16.8)."""
+        ``completed`` when terminal) in one write, then its webhook event (terminal or
+        WAITING; only when someone listens). Neither ever raises (decisions 16.8, 16.53)."""
+        from agents.webhooks.notifier import notify_transition
+
         record_transition(record, created=created)
+        notify_transition(record, self.webhook_queue_url)
 
     def _insert(self, record: InvocationRecord) -> tuple[InvocationRecord, Refusal | None]:
         """Validate, offload and put a new record: ``(record, None)`` when written (payloads

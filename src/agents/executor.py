@@ -195,15 +195,9 @@ def _run(
         )
         return agent_result, definition, outcome
     check_tenant_budget(record.tenant)
-    result = runner.run(
-        definition,
-        record.input or "",
-        context=record.context,
-        invocation_context=record.invocation_context,
-        max_tokens=record.max_tokens,
-        deadline=deadline,
-        metadata=record.metadata,
-    )
+    from agents.runner import RunInput
+
+    result = runner.run_request(RunInput.from_record(record, definition, deadline))
     _, after_turn = tenant_turn_hooks(record.tenant)
     if after_turn is not None:
         from agents.runner import TurnRecord

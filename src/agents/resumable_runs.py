@@ -14,7 +14,8 @@ from agents.errors import Conflict, GatewayError
 from agents.observability import logger
 from agents.pending_actions import MAX_PENDING_ACTIONS, PendingAction
 from agents.records import utc_now
-from agents.runner.run_state import APPROVAL, HAND_OFF, RunControls
+from agents.runner.request import RunInput
+from agents.runner.run_state import APPROVAL, HAND_OFF, RunControls, ToolRunOptions
 
 if TYPE_CHECKING:
     from agents.config import Settings
@@ -134,22 +135,16 @@ def run_tool_segment(
     segment = RunSegment(
         record, store, settings, owner=owner, inline=inline, workspace=setup.workspace
     )
-    return runner.run_agent(
-        definition,
-        record.input or "",
-        context=record.context,
-        invocation_context=record.invocation_context,
-        max_tokens=record.max_tokens,
-        deadline=deadline,
-        metadata=record.metadata,
-        workspace=setup.workspace,
+    tools = ToolRunOptions(
         plan=setup.plan,
         budgets=budgets_for(record, definition, settings),
+        workspace=setup.workspace,
+        toolbox=toolbox,
         before_turn=before_turn,
         after_turn=after_turn,
-        toolbox=toolbox,
         controls=segment.controls(definition, toolbox),
     )
+    return runner.run_agent(RunInput.from_record(record, definition, deadline), tools)
 
 
 def end_segment(

@@ -6,6 +6,7 @@ docs/architecture.md, "Resumable runs", has the whole picture; decisions 15.1-15
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from agents.checkpoints import CheckpointState, CheckpointStore
@@ -31,33 +32,30 @@ if TYPE_CHECKING:
 __all__ = ["RunSegment", "end_segment", "run_tool_segment"]
 
 
+@dataclass
 class RunSegment:
     """One segment of a tool run under ``owner``: it resumes from the record's checkpoint and
     checkpoints every finished turn (S3 first, then one conditional record write)."""
 
-    def __init__(
-        self,
-        record: InvocationRecord,
-        store: InvocationStore,
-        settings: Settings,
-        *,
-        owner: str,
-        inline: bool,
-        workspace: Workspace | None,
-    ) -> None:
-        self.record = record
-        self.store = store
-        self.settings = settings
-        self.owner = owner
-        self.inline = inline
-        self.workspace = workspace
+    record: InvocationRecord
+    store: InvocationStore
+    settings: Settings
+    owner: str
+    #: True: the API runs it (its checkpoints do not renew the lease).
+    inline: bool
+    workspace: Workspace | None
+    checkpoints: CheckpointStore = field(init=False)
+    #: The turn of the newest checkpoint (the next save is conditional on it).
+    previous_turn: int | None = field(init=False)
+
+    def __post_init__(self) -> None:
         self.checkpoints = CheckpointStore(
-            bucket=store.payload_bucket,
-            prefix=store.payload_prefix,
-            invocation_id=record.id,
-            s3=store.payloads._s3,
+            bucket=self.store.payload_bucket,
+            prefix=self.store.payload_prefix,
+            invocation_id=self.record.id,
+            s3=self.store.payloads._s3,
         )
-        self.previous_turn = record.checkpoint_turn
+        self.previous_turn = self.record.checkpoint_turn
 
     def controls(self, definition: AgentDefinition, toolbox: ClientToolbox) -> RunControls:
         """The loop's controls: the checkpoint to resume from (its workspace changes applied

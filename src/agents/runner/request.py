@@ -26,7 +26,7 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RunInput:
     """What one run answers: the definition, the caller's input and options, the deadline."""
 

@@ -26,6 +26,7 @@ from agents.records import (
     Processing,
     derived_invocation_id,
     new_batch_id,
+    run_fields,
 )
 from agents.service.core import ServiceCore, pinned_version_id
 from agents.types import InvocationStatus
@@ -95,15 +96,12 @@ class BatchUseCases(ServiceCore):
                 input=item.input,
                 mode=InvocationMode.BATCH,
                 id=derived_invocation_id("batch", batch.id, item.idempotency_key or f"#{index}"),
-                context=item.context,
-                invocation_context=item.invocation_context,
                 max_tokens=request.max_tokens,
-                metadata=dict(item.metadata),
-                idempotency_key=item.idempotency_key,
                 batch_id=batch.id,
                 agent_version=request.version,
                 agent_version_id=pin,
                 processing=request.processing,
+                **run_fields(item),
             )
             for index, item in enumerate(request.items)
         ]

@@ -207,15 +207,9 @@ class BatchUseCases(ServiceCore):
     def _batch_view(self, batch: BatchRecord, counts: StatusCounts) -> BatchView:
         base = f"/invocations?batch_id={batch.id}"
         return BatchView(
-            id=batch.id,
-            agent=batch.agent,
-            agent_version=batch.agent_version,
-            item_count=batch.item_count,
-            processing=batch.processing,
+            **batch.model_dump(include=set(BatchView.model_fields)),
             counts=counts,
             done=counts.terminal >= batch.item_count,
-            metadata=batch.metadata,
-            created_at=batch.created_at,
             links={
                 "self": f"/batches/{batch.id}",
                 "results": base,

@@ -14,7 +14,7 @@ import pytest
 from agents import errors
 from agents.definitions import AgentDefinition, parse_definition
 from agents.pricing import estimate_cost
-from agents.runner import Deadline, RunBudgets, Runner, TurnRecord
+from agents.runner import Deadline, RunBudgets, RunInput, Runner, ToolRunOptions, TurnRecord
 from agents.runner.client_tools import ToolCallResult
 from agents.types import Usage
 from tests.scripted_model import ScriptedModel, message, scripted_model, text, tool_use
@@ -87,17 +87,16 @@ def run(
     budgets: RunBudgets | None = None,
     definition: AgentDefinition = FIXER,
     seconds: float = 30,
-    **kwargs: Any,
+    **hooks: Any,
 ) -> Any:
     return Runner().run_agent(
-        definition,
-        "Fix the TODO in app.py",
-        deadline=Deadline.after_ms(seconds * 1000),
-        workspace=None,
-        plan=plan or Plan(),
-        budgets=budgets or RunBudgets(max_turns=25),
-        toolbox=toolbox or DictToolbox({"app.py": "x = 1  # TODO\n"}),
-        **kwargs,
+        RunInput(definition, "Fix the TODO in app.py", Deadline.after_ms(seconds * 1000)),
+        ToolRunOptions(
+            plan=plan or Plan(),
+            budgets=budgets or RunBudgets(max_turns=25),
+            toolbox=toolbox or DictToolbox({"app.py": "x = 1  # TODO\n"}),
+            **hooks,
+        ),
     )
 
 

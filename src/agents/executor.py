@@ -206,15 +206,9 @@ def _run(
         )
         return agent_result, definition, outcome
     check_tenant_budget(record.tenant)
-    result = runner.run(
-        definition,
-        record.input or "",
-        context=record.context,
-        invocation_context=record.invocation_context,
-        max_tokens=record.max_tokens,
-        deadline=deadline,
-        metadata=record.metadata,
-    )
+    from agents.runner import RunInput
+
+    result = runner.run_request(RunInput.from_record(record, definition, deadline))
     _, after_turn = events.compose(*tenant_turn_hooks(record.tenant))
     if after_turn is not None:
         from agents.runner import TurnRecord
@@ -242,25 +236,8 @@ def _succeeded(
     *,
     tool_run: ToolRunOutcome | None = None,
 ) -> ExecutionOutcome:
-    source = definition.source
     try:
-        done = store.complete(
-            record.id,
-            owner,
-            output=result.output,
-            model=result.model,
-            stop_reason=result.stop_reason,
-            incomplete=result.incomplete,
-            repaired=result.repaired,
-            contract=result.contract,
-            usage=result.usage,
-            cost_usd=result.cost_usd,
-            timings=result.timings,
-            agent_version=definition.version,
-            agent_etag=source.etag if source else None,
-            agent_version_id=source.version_id if source else None,
-            tool_run=tool_run,
-        )
+        done = store.complete_run(record.id, owner, result, definition, tool_run=tool_run)
     except Conflict as exc:
         logger.warning("lease lost before the result was recorded; the new owner finishes it")
         return ExecutionOutcome(

@@ -1,18 +1,9 @@
 """Invocation and batch records: the shape stored in DynamoDB and the caller's view.
 
-One table (``InvocationsTable``) holds two kinds of items, told apart by ``kind``:
-
-* ``kind = "invocation"``: an :class:`InvocationRecord`; ``tenant`` is its
-  partition key in the ``by-tenant`` index, ``batch_id`` (when set) in ``by-batch``.
-* ``kind = "batch"``: a :class:`BatchRecord`; its owner is stored as
-  ``batch_tenant`` (never ``tenant``) and it has no ``batch_id`` attribute, so
-  it appears in neither index (both are sparse) and never in a listing.
-
-Conversion to and from DynamoDB's attribute-value format lives here and only
-here (:func:`to_item`, :func:`from_item`, :func:`to_attr`): floats become
-``Decimal`` on the way in, ``Decimal`` becomes ``int``/``float`` on the way out,
-and ``None`` fields are omitted (so GSI keys stay sparse and a missing
-attribute means "unset").
+Both live in ``InvocationsTable``, told apart by ``kind`` (decision 4.1; a batch's owner is
+``batch_tenant``, so it is in neither sparse index). The conversion to and from DynamoDB's
+attribute values lives here only (:func:`to_item`, :func:`from_item`, :func:`to_attr`):
+floats become ``Decimal`` and back, and ``None`` fields are omitted (sparse GSI keys).
 """
 
 from __future__ import annotations
@@ -87,13 +78,23 @@ def new_batch_id() -> str:
 
 
 def derived_invocation_id(*parts: str) -> str:
-    """A deterministic invocation id (raw queue jobs: same job -> same id).
-
-    Callers pass the scope first, e.g. ``derived_invocation_id("idem", tenant, key)``
-    or ``derived_invocation_id("msg", sqs_message_id)``.
-    """
+    """A deterministic invocation id, scope first: ``derived_invocation_id("idem", tenant,
+    key)``, ``derived_invocation_id("msg", sqs_message_id)`` (same job -> same id)."""
     digest = hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
     return f"inv_{digest[:32]}"
+
+
+#: What a request, a batch item or a queue job gives its record under the same name.
+RUN_FIELDS: Final = frozenset(
+    {"context", "invocation_context", "max_tokens", "max_turns", "max_tool_calls", "max_cost_usd"}
+    | {"files", "workspace", "metadata", "require_approval", "idempotency_key", "processing"}
+    | {"webhook"}
+)
+
+
+def run_fields(source: BaseModel) -> dict[str, Any]:
+    """The :data:`RUN_FIELDS` ``source`` has, for :meth:`InvocationRecord.new` (copies)."""
+    return source.model_dump(include=set(RUN_FIELDS & type(source).model_fields.keys()))
 
 
 class InvocationFields(BaseModel):

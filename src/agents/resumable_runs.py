@@ -6,6 +6,7 @@ docs/architecture.md, "Resumable runs", has the whole picture; decisions 15.1-15
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from agents.checkpoints import CheckpointState, CheckpointStore
@@ -14,7 +15,8 @@ from agents.errors import Conflict, GatewayError
 from agents.observability import logger
 from agents.pending_actions import MAX_PENDING_ACTIONS, PendingAction
 from agents.records import utc_now
-from agents.runner.run_state import APPROVAL, HAND_OFF, RunControls
+from agents.runner.request import RunInput
+from agents.runner.run_state import APPROVAL, HAND_OFF, RunControls, ToolRunOptions
 
 if TYPE_CHECKING:
     from agents.config import Settings
@@ -31,33 +33,30 @@ if TYPE_CHECKING:
 __all__ = ["RunSegment", "end_segment", "run_tool_segment"]
 
 
+@dataclass
 class RunSegment:
     """One segment of a tool run under ``owner``: it resumes from the record's checkpoint and
     checkpoints every finished turn (S3 first, then one conditional record write)."""
 
-    def __init__(
-        self,
-        record: InvocationRecord,
-        store: InvocationStore,
-        settings: Settings,
-        *,
-        owner: str,
-        inline: bool,
-        workspace: Workspace | None,
-    ) -> None:
-        self.record = record
-        self.store = store
-        self.settings = settings
-        self.owner = owner
-        self.inline = inline
-        self.workspace = workspace
+    record: InvocationRecord
+    store: InvocationStore
+    settings: Settings
+    owner: str
+    #: True: the API runs it (its checkpoints do not renew the lease).
+    inline: bool
+    workspace: Workspace | None
+    checkpoints: CheckpointStore = field(init=False)
+    #: The turn of the newest checkpoint (the next save is conditional on it).
+    previous_turn: int | None = field(init=False)
+
+    def __post_init__(self) -> None:
         self.checkpoints = CheckpointStore(
-            bucket=store.payload_bucket,
-            prefix=store.payload_prefix,
-            invocation_id=record.id,
-            s3=store.payloads._s3,
+            bucket=self.store.payload_bucket,
+            prefix=self.store.payload_prefix,
+            invocation_id=self.record.id,
+            s3=self.store.payloads._s3,
         )
-        self.previous_turn = record.checkpoint_turn
+        self.previous_turn = self.record.checkpoint_turn
 
     def controls(self, definition: AgentDefinition, toolbox: ClientToolbox) -> RunControls:
         """The loop's controls: the checkpoint to resume from (its workspace changes applied
@@ -138,22 +137,16 @@ def run_tool_segment(
     segment = RunSegment(
         record, store, settings, owner=owner, inline=inline, workspace=setup.workspace
     )
-    return runner.run_agent(
-        definition,
-        record.input or "",
-        context=record.context,
-        invocation_context=record.invocation_context,
-        max_tokens=record.max_tokens,
-        deadline=deadline,
-        metadata=record.metadata,
-        workspace=setup.workspace,
+    tools = ToolRunOptions(
         plan=setup.plan,
         budgets=budgets_for(record, definition, settings),
+        workspace=setup.workspace,
+        toolbox=toolbox,
         before_turn=before_turn,
         after_turn=after_turn,
-        toolbox=toolbox,
         controls=segment.controls(definition, toolbox),
     )
+    return runner.run_agent(RunInput.from_record(record, definition, deadline), tools)
 
 
 def end_segment(

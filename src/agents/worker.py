@@ -26,7 +26,7 @@ from agents.errors import (
 )
 from agents.executor import OutcomeStatus
 from agents.observability import count_failure, log_keys, logger, metrics
-from agents.records import InvocationMode, InvocationRecord, Processing
+from agents.records import InvocationMode, InvocationRecord, Processing, run_fields
 from agents.types import InvocationStatus
 from agents.worker_messages import RawJob, job_invocation_id, parse_body
 
@@ -200,12 +200,7 @@ def _record_for_job(
         agent=job.agent,
         input=job.input,
         mode=InvocationMode.QUEUE,
-        context=job.context,
-        invocation_context=job.invocation_context,
-        max_tokens=job.max_tokens,
-        metadata=dict(job.metadata),
-        idempotency_key=job.idempotency_key,
-        processing=job.processing,
+        **run_fields(job),
     )
     try:
         stored, created = store.create_or_get(record)

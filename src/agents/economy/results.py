@@ -25,7 +25,7 @@ from agents.errors import (
 from agents.observability import logger
 from agents.pricing import estimate_cost
 from agents.prompting import build_repair_turn
-from agents.runner.model_runner import INCOMPLETE_STOP_REASONS
+from agents.runner.model_runner import INCOMPLETE_STOP_REASONS, RunResult
 from agents.types import ErrorInfo, InvocationStatus, Timings, Usage
 
 if TYPE_CHECKING:
@@ -130,10 +130,7 @@ class ResultApplier:
                 cost += estimate_cost(model, repair_usage, self.settings)
                 contract = _check(definition, text, record)
                 repaired = True
-        source = definition.source
-        self.store.complete(
-            record.id,
-            owner,
+        result = RunResult(
             output=text,
             model=model,
             stop_reason=stop_reason,
@@ -143,10 +140,8 @@ class ResultApplier:
             usage=usage,
             cost_usd=round(cost, 8),
             timings=Timings(total_ms=round((time.monotonic() - started) * 1000, 1)),
-            agent_version=definition.version,
-            agent_etag=source.etag if source else None,
-            agent_version_id=source.version_id if source else None,
         )
+        self.store.complete_run(record.id, owner, result, definition)
         return "succeeded"
 
     def _repair(

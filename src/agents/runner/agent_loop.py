@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import copy
 import time
-from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from agents.crash_points import crash_point
@@ -18,10 +17,8 @@ from agents.errors import DeadlineExceeded, GatewayError
 from agents.observability import logger
 from agents.pricing import estimate_cost
 from agents.prompting import build_repair_turn
-from agents.runner.agent_results import BUDGET_STOP_REASONS, AgentRunResult, RunBudgets, TurnRecord
+from agents.runner.agent_results import BUDGET_STOP_REASONS, AgentRunResult, TurnRecord
 from agents.runner.client_tools import (
-    ClientToolbox,
-    ToolPlanLike,
     workspace_toolbox,
 )
 from agents.runner.loop_state import ResumableLoopState
@@ -32,7 +29,7 @@ from agents.runner.run_state import (
     HAND_OFF,
     MAX_RUN_STOP,
     PAUSE_REASONS,
-    RunControls,
+    ToolRunOptions,
     expected_turn_seconds,
 )
 from agents.runner.time_budget import MIN_ATTEMPT_S, AttemptGuard
@@ -43,6 +40,7 @@ if TYPE_CHECKING:
     from agents.runner.deadline import Deadline
     from agents.runner.model_call import CallOutcome
     from agents.runner.model_runner import Runner
+    from agents.runner.request import RunInput
 
 __all__ = ["TRANSCRIPT_RESULT_CHARS", "AgentLoop", "with_moving_breakpoint"]
 
@@ -74,26 +72,14 @@ def _text(content: list[dict[str, Any]]) -> str:
 class AgentLoop(ResumableLoopState):
     """One tool-loop run (build it, then :meth:`run` once)."""
 
-    def __init__(
-        self,
-        runner: Runner,
-        definition: AgentDefinition,
-        *,
-        workspace: Any,
-        plan: ToolPlanLike,
-        budgets: RunBudgets,
-        before_turn: Callable[[int], None] | None = None,
-        after_turn: Callable[[TurnRecord, float], None] | None = None,
-        toolbox: ClientToolbox | None = None,
-        controls: RunControls | None = None,
-    ) -> None:
+    def __init__(self, runner: Runner, definition: AgentDefinition, tools: ToolRunOptions) -> None:
         self.runner = runner
         self.definition = definition
-        self.plan = plan
-        self.budgets = budgets
-        self.before_turn = before_turn
-        self.after_turn = after_turn
-        self.toolbox = toolbox or workspace_toolbox(workspace, plan)
+        self.plan = tools.plan
+        self.budgets = tools.budgets
+        self.before_turn = tools.before_turn
+        self.after_turn = tools.after_turn
+        self.toolbox = tools.toolbox or workspace_toolbox(tools.workspace, tools.plan)
         self.settings = runner.settings
         self.model = ""
         self.guards: list[AttemptGuard] = []
@@ -101,28 +87,22 @@ class AgentLoop(ResumableLoopState):
         self.counts: dict[str, int] = {}
         self.transcript: list[TurnRecord] = []
         self.client_calls = 0
-        self.init_state(controls or RunControls())
+        self.init_state(tools.controls)
 
-    def run(
-        self,
-        input_text: str,
-        *,
-        context: Mapping[str, Any] | None,
-        invocation_context: str | None,
-        max_tokens: int | None,
-        deadline: Deadline,
-        metadata: Mapping[str, str] | None = None,
-    ) -> AgentRunResult:
+    def run(self, request: RunInput) -> AgentRunResult:
         from agents.model_aliases import resolve_model
+
+        input_text, invocation_context = request.input_text, request.invocation_context
+        deadline, metadata = request.deadline, request.metadata
 
         started = time.monotonic()
         definition, settings = self.definition, self.settings
         self.model = resolve_model(definition.model, settings)
-        user_turn = build_user_turn(definition, input_text, context, settings)
+        user_turn = build_user_turn(definition, input_text, request.context, settings)
         tool_defs = self.plan.tool_definitions()
         base: dict[str, Any] = {
             "model": self.model,
-            "max_tokens": checked_max_tokens(max_tokens, settings),
+            "max_tokens": checked_max_tokens(request.max_tokens, settings),
             "system": build_system_blocks(
                 definition,
                 input_text,

@@ -76,14 +76,7 @@ def stream_message(
             raise IncompleteStream("no message_stop event")
         message = stream.get_final_message()
     text = "".join(block.text for block in message.content if block.type == "text")
-    raw = message.usage
-    usage = Usage(
-        input_tokens=raw.input_tokens or 0,
-        output_tokens=raw.output_tokens or 0,
-        cache_creation_input_tokens=raw.cache_creation_input_tokens or 0,
-        cache_read_input_tokens=raw.cache_read_input_tokens or 0,
-        server_tool_use=_server_tool_use(raw),
-    )
+    usage = Usage.from_api(message.usage, server_tool_use=_server_tool_use(message.usage))
     refusal: str | None = None
     category: str | None = None
     if message.stop_reason == "refusal":

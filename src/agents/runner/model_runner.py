@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -20,7 +20,12 @@ from agents.prompting import build_repair_turn
 from agents.runner.classification import BudgetExhausted, classify_model_error
 from agents.runner.deadline import Deadline
 from agents.runner.model_call import CallOutcome, run_bounded, stream_message
-from agents.runner.request import build_system_blocks, build_user_turn, checked_max_tokens
+from agents.runner.request import (
+    RunInput,
+    build_system_blocks,
+    build_user_turn,
+    checked_max_tokens,
+)
 from agents.runner.time_budget import MIN_ATTEMPT_S, AttemptGuard, plan_max_retries
 from agents.types import ContractResult, Timings, Usage
 
@@ -28,9 +33,8 @@ if TYPE_CHECKING:
     import anthropic
 
     from agents.definitions import AgentDefinition
-    from agents.runner.agent_results import AgentRunResult, RunBudgets, TurnRecord
-    from agents.runner.client_tools import ClientToolbox, ToolPlanLike
-    from agents.runner.run_state import RunControls
+    from agents.runner.agent_results import AgentRunResult
+    from agents.runner.run_state import ToolRunOptions
 
 __all__ = ["INCOMPLETE_STOP_REASONS", "RunResult", "Runner", "get_runner"]
 
@@ -120,14 +124,21 @@ class Runner:
         deadline: Deadline,
         metadata: Mapping[str, str] | None = None,
     ) -> RunResult:
-        """Run ``definition`` on ``input_text`` (the whole flow: ``docs/runner.md``)."""
+        """Run ``definition`` on ``input_text`` (:meth:`run_request` with keywords)."""
+        fields = (context, invocation_context, max_tokens, metadata)
+        return self.run_request(RunInput(definition, input_text, deadline, *fields))
+
+    def run_request(self, request: RunInput) -> RunResult:
+        """One model call, and its repair turn if needed (the whole flow: ``docs/runner.md``)."""
         started = time.monotonic()
         settings = self.settings
+        definition, input_text = request.definition, request.input_text
+        invocation_context, deadline = request.invocation_context, request.deadline
         from agents.model_aliases import resolve_model
 
         model = resolve_model(definition.model, settings)
-        tokens = checked_max_tokens(max_tokens, settings)
-        user_turn = build_user_turn(definition, input_text, context, settings)
+        tokens = checked_max_tokens(request.max_tokens, settings)
+        user_turn = build_user_turn(definition, input_text, request.context, settings)
         system = build_system_blocks(definition, input_text, invocation_context)
         budget = deadline.minus_ms(settings.deadline_margin_ms)
         if budget.remaining_s() < MIN_ATTEMPT_S:
@@ -195,52 +206,17 @@ class Runner:
                 "cache_creation_input_tokens": usage.cache_creation_input_tokens,
                 "cost_usd": cost,
                 "total_ms": result.timings.total_ms,
-                **({"metadata_keys": sorted(metadata)} if metadata else {}),
+                **({"metadata_keys": sorted(request.metadata)} if request.metadata else {}),
             },
         )
         return result
 
-    def run_agent(
-        self,
-        definition: AgentDefinition,
-        input_text: str,
-        *,
-        context: Mapping[str, Any] | None = None,
-        invocation_context: str | None = None,
-        max_tokens: int | None = None,
-        deadline: Deadline,
-        metadata: Mapping[str, str] | None = None,
-        workspace: Any,
-        plan: ToolPlanLike,
-        budgets: RunBudgets,
-        before_turn: Callable[[int], None] | None = None,
-        after_turn: Callable[[TurnRecord, float], None] | None = None,
-        toolbox: ClientToolbox | None = None,
-        controls: RunControls | None = None,
-    ) -> AgentRunResult:
-        """Run ``definition`` as a tool loop over ``workspace`` with ``plan``'s tools
-        (:class:`agents.runner.agent_loop.AgentLoop`; ``controls`` make it resumable)."""
+    def run_agent(self, request: RunInput, tools: ToolRunOptions) -> AgentRunResult:
+        """Run ``request`` as a tool loop with ``tools`` (:class:`agents.runner.agent_loop.
+        AgentLoop`; the tools' ``controls`` make it resumable)."""
         from agents.runner.agent_loop import AgentLoop
 
-        loop = AgentLoop(
-            self,
-            definition,
-            workspace=workspace,
-            plan=plan,
-            budgets=budgets,
-            before_turn=before_turn,
-            after_turn=after_turn,
-            toolbox=toolbox,
-            controls=controls,
-        )
-        return loop.run(
-            input_text,
-            context=context,
-            invocation_context=invocation_context,
-            max_tokens=max_tokens,
-            deadline=deadline,
-            metadata=metadata,
-        )
+        return AgentLoop(self, request.definition, tools).run(request)
 
     # -- the output contract and the repair turn --
 

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from agents.config import Settings, get_settings
@@ -13,8 +14,44 @@ from agents.prompting import build_contract_instruction, render_user_turn, valid
 
 if TYPE_CHECKING:
     from agents.definitions import AgentDefinition
+    from agents.records import InvocationRecord
+    from agents.runner.deadline import Deadline
 
-__all__ = ["build_system_blocks", "build_user_turn", "checked_max_tokens", "preflight"]
+__all__ = [
+    "RunInput",
+    "build_system_blocks",
+    "build_user_turn",
+    "checked_max_tokens",
+    "preflight",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class RunInput:
+    """What one run answers: the definition, the caller's input and options, the deadline."""
+
+    definition: AgentDefinition
+    input_text: str
+    deadline: Deadline
+    context: Mapping[str, Any] | None = None
+    invocation_context: str | None = None
+    max_tokens: int | None = None
+    metadata: Mapping[str, str] | None = None
+
+    @classmethod
+    def from_record(
+        cls, record: InvocationRecord, definition: AgentDefinition, deadline: Deadline
+    ) -> RunInput:
+        """The run of a stored invocation (the executor's, inline or queued)."""
+        return cls(
+            definition,
+            record.input or "",
+            deadline,
+            context=record.context,
+            invocation_context=record.invocation_context,
+            max_tokens=record.max_tokens,
+            metadata=record.metadata,
+        )
 
 
 def checked_max_tokens(max_tokens: int | None, settings: Settings) -> int:

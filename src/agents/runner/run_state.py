@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any, Final
 if TYPE_CHECKING:
     from agents.checkpoints import CheckpointState
     from agents.pending_actions import ActionDecision
+    from agents.runner.agent_results import RunBudgets, TurnRecord
+    from agents.runner.client_tools import ClientToolbox, ToolPlanLike
 
 __all__ = [
     "APPROVAL",
@@ -21,6 +23,7 @@ __all__ = [
     "MAX_RUN_STOP",
     "PAUSE_REASONS",
     "RunControls",
+    "ToolRunOptions",
     "denial_content",
     "expected_turn_seconds",
     "gated_calls",
@@ -56,6 +59,24 @@ class RunControls:
     write_margin_ms: float = 1000.0
     #: Epoch seconds the run must stop by (``MAX_RUN_SECONDS`` from its first start).
     run_ends_at: float | None = None
+
+
+@dataclass(frozen=True)
+class ToolRunOptions:
+    """What a tool run adds to a :class:`~agents.runner.RunInput`: the tools over a
+    workspace, the budgets, the turn hooks and the controls."""
+
+    plan: ToolPlanLike
+    budgets: RunBudgets
+    #: The files the default toolbox works on (None: ``toolbox`` is given).
+    workspace: Any = None
+    #: The client tools (default: :func:`~agents.runner.client_tools.workspace_toolbox`).
+    toolbox: ClientToolbox | None = None
+    #: Called before each turn with its number (it may raise to stop the run).
+    before_turn: Callable[[int], None] | None = None
+    #: Called after each turn with the turn and its cost.
+    after_turn: Callable[[TurnRecord, float], None] | None = None
+    controls: RunControls = field(default_factory=RunControls)
 
 
 def expected_turn_seconds(turn_seconds: Sequence[float]) -> float:

@@ -26,6 +26,7 @@ from agents.records import (
     Processing,
     derived_invocation_id,
     new_batch_id,
+    run_fields,
 )
 from agents.service.core import ServiceCore, pinned_version_id
 from agents.types import InvocationStatus
@@ -98,15 +99,12 @@ class BatchUseCases(ServiceCore):
                 input=item.input,
                 mode=InvocationMode.BATCH,
                 id=derived_invocation_id("batch", batch.id, item.idempotency_key or f"#{index}"),
-                context=item.context,
-                invocation_context=item.invocation_context,
                 max_tokens=request.max_tokens,
-                metadata=dict(item.metadata),
-                idempotency_key=item.idempotency_key,
                 batch_id=batch.id,
                 agent_version=request.version,
                 agent_version_id=pin,
                 processing=request.processing,
+                **run_fields(item),
             )
             for index, item in enumerate(request.items)
         ]
@@ -212,16 +210,9 @@ class BatchUseCases(ServiceCore):
     def _batch_view(self, batch: BatchRecord, counts: StatusCounts) -> BatchView:
         base = f"/invocations?batch_id={batch.id}"
         return BatchView(
-            id=batch.id,
-            agent=batch.agent,
-            agent_version=batch.agent_version,
-            item_count=batch.item_count,
-            processing=batch.processing,
+            **batch.model_dump(include=set(BatchView.model_fields)),
             counts=counts,
             done=counts.terminal >= batch.item_count,
-            metadata=batch.metadata,
-            webhook=batch.webhook,
-            created_at=batch.created_at,
             links={
                 "self": f"/batches/{batch.id}",
                 "results": base,

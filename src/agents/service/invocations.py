@@ -29,6 +29,7 @@ from agents.records import (
     InvocationView,
     derived_invocation_id,
     new_invocation_id,
+    run_fields,
 )
 from agents.service.core import API_RESPONSE_MARGIN_MS, ServiceCore, pinned_version_id
 from agents.types import ErrorInfo, InvocationStatus
@@ -101,20 +102,10 @@ class InvocationUseCases(ServiceCore):
             input=request.input,
             mode=mode,
             id=invocation_id,
-            context=request.context,
-            invocation_context=request.invocation_context,
-            max_tokens=request.max_tokens,
-            max_turns=request.max_turns,
-            max_tool_calls=request.max_tool_calls,
-            max_cost_usd=request.max_cost_usd,
-            files=request.files,
-            workspace=request.workspace,
-            metadata=dict(request.metadata),
-            webhook=request.webhook,
             idempotency_key=idempotency_key,
             agent_version=request.version,
             agent_version_id=pinned_version_id(definition),
-            require_approval=request.require_approval,
+            **run_fields(request),
         )
         stored, created = self.store.create_or_get(record)
         if not created and (stored.agent != record.agent or stored.mode is not mode):

@@ -1,12 +1,15 @@
-"""Invocation-item conditions and the RUNNING update, shared by the lifecycle and economy writes."""
+"""Invocation-item conditions and the RUNNING and FAILED updates, shared by the store's writes."""
 
 from __future__ import annotations
 
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from agents.records import KIND_INVOCATION, iso_ms
 from agents.store.expressions import ExpressionBuilder
 from agents.types import InvocationStatus
+
+if TYPE_CHECKING:
+    from agents.types import ErrorInfo
 
 #: The one partition of the sparse ``SweepIndex`` (decision 15.20).
 SWEEP_SHARD: Final = "due"
@@ -38,6 +41,16 @@ def set_running(expr: ExpressionBuilder, owner: str, *, lease_seconds: float, no
     expr.set("lease_expires_at", now + lease_seconds)
     expr.set("started_at", iso_ms(now))
     expr.set("updated_at", iso_ms(now))
+
+
+def set_failed(expr: ExpressionBuilder, error: ErrorInfo, now: float) -> None:
+    """Updates: FAILED with ``error`` at ``now``, its DLQ message claimed and not yet sent."""
+    expr.set("status", InvocationStatus.FAILED)
+    expr.set("error", error)
+    expr.set("finished_at", iso_ms(now))
+    expr.set("updated_at", iso_ms(now))
+    expr.set("dlq_sent", False)
+    expr.set("dlq_claimed_at", now)
 
 
 def is_claimable(expr: ExpressionBuilder, now: float) -> str:

@@ -24,7 +24,6 @@ from agents.awserrors import translate_aws_errors
 from agents.records import (
     InvocationRecord,
     Processing,
-    from_item,
     is_valid_id,
     iso_ms,
     item_to_python,
@@ -82,11 +81,7 @@ class EconomyRecords(StoreTable):
         expr = ExpressionBuilder()
         expr.set("economy_submission", submission)
         expr.set("updated_at", iso_ms(now))
-        attempts = expr.attribute("attempts")
-        expr.set_clause(
-            f"{attempts} = if_not_exists({attempts}, {expr.value('zero', 0)})"
-            f" + {expr.value('one', 1)}"
-        )
+        expr.increment("attempts", 1, start=0)
         expr.remove("economy_batch_id")
         condition = (
             f"{is_invocation(expr)} AND {expr.attribute('status')} = "
@@ -94,8 +89,7 @@ class EconomyRecords(StoreTable):
             f"{expr.attribute('processing')} = {expr.value('economy', Processing.ECONOMY)} AND "
             f"attribute_not_exists({expr.attribute('economy_submission')})"
         )
-        item = self._update(invocation_id, expr, condition)
-        return None if item is None else from_item(item)
+        return self._update_record(invocation_id, expr, condition)
 
     def attach_batch(self, invocation_id: str, submission: str, batch_id: str) -> bool:
         """Show the Message Batch id on an item ``submission`` holds."""
@@ -125,8 +119,7 @@ class EconomyRecords(StoreTable):
             f"{is_invocation(expr)} AND {expr.attribute('economy_submission')} = "
             f"{expr.value('sub', submission)} AND {is_claimable(expr, now)}"
         )
-        item = self._update(invocation_id, expr, condition)
-        return None if item is None else from_item(item)
+        return self._update_record(invocation_id, expr, condition)
 
     def release_submission(
         self,

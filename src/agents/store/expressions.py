@@ -48,6 +48,13 @@ class ExpressionBuilder:
         self.set_clauses.append(clause)
         return self
 
+    def increment(self, name: str, step: int, *, start: int) -> ExpressionBuilder:
+        """``SET name = if_not_exists(name, start) + step`` (a counter that may be absent)."""
+        attribute = self.attribute(name)
+        first, by = self.value("start_" + name, start), self.value("step_" + name, step)
+        self.set_clauses.append(f"{attribute} = if_not_exists({attribute}, {first}) + {by}")
+        return self
+
     def remove(self, *names: str) -> ExpressionBuilder:
         self.removed.extend(self.attribute(name) for name in names)
         return self

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+from typing import TYPE_CHECKING
 
 from agents.container import per_container
 from agents.records import InvocationRecord
@@ -12,9 +13,43 @@ from agents.store.listing import query_invocations, tenant_listing
 from agents.store.run_transitions import ResumableTransitions
 from agents.types import InvocationStatus
 
+if TYPE_CHECKING:
+    from agents.definitions import AgentDefinition
+    from agents.records import ToolRunOutcome
+    from agents.runner import RunResult
+
 
 class InvocationStore(ResumableTransitions, BatchRecords, EconomyRecords):
     """Invocation and batch records in one DynamoDB table; large payloads in S3."""
+
+    def complete_run(
+        self,
+        invocation_id: str,
+        owner: str,
+        result: RunResult,
+        definition: AgentDefinition,
+        *,
+        tool_run: ToolRunOutcome | None = None,
+    ) -> InvocationRecord:
+        """:meth:`complete` with a run's result and the definition that ran."""
+        source = definition.source
+        return self.complete(
+            invocation_id,
+            owner,
+            output=result.output,
+            model=result.model,
+            stop_reason=result.stop_reason,
+            incomplete=result.incomplete,
+            repaired=result.repaired,
+            contract=result.contract,
+            usage=result.usage,
+            cost_usd=result.cost_usd,
+            timings=result.timings,
+            agent_version=definition.version,
+            agent_etag=source.etag if source else None,
+            agent_version_id=source.version_id if source else None,
+            tool_run=tool_run,
+        )
 
     def list(
         self,

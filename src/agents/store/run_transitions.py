@@ -19,10 +19,15 @@ from typing import Literal
 from agents.errors import Conflict, DecisionsMismatch, NotWaiting
 from agents.pending_actions import ActionDecision, PendingAction
 from agents.records import InvocationRecord, from_item, iso_ms, utc_now
-from agents.store.conditions import SWEEP_ATTRIBUTES, SWEEP_SHARD, is_held_by, is_invocation
+from agents.store.conditions import (
+    SWEEP_ATTRIBUTES,
+    SWEEP_SHARD,
+    is_held_by,
+    is_invocation,
+    set_failed,
+)
 from agents.store.expressions import ExpressionBuilder
 from agents.store.lifecycle import LifecycleTransitions
-from agents.store.table import Refusal, invocation_not_found, visible_invocation
 from agents.types import ErrorInfo, InvocationStatus, Usage
 
 __all__ = ["ResumableTransitions", "check_decisions"]
@@ -108,11 +113,7 @@ class ResumableTransitions(LifecycleTransitions):
         expr = ExpressionBuilder()
         expr.set("lease_expires_at", now)
         expr.set("updated_at", iso_ms(now))
-        segments = expr.attribute("segments")
-        expr.set_clause(
-            f"{segments} = if_not_exists({segments}, {expr.value('one', 1)})"
-            f" + {expr.value('step', 1)}"
-        )
+        expr.increment("segments", 1, start=1)
         expr.set("sweep_shard", SWEEP_SHARD).set("sweep_at", now + grace_seconds)
         expr.remove("lease_owner")
         item = self._update(invocation_id, expr, is_held_by(expr, owner))
@@ -183,15 +184,11 @@ class ResumableTransitions(LifecycleTransitions):
             f" AND {expr.attribute('waiting_since')} = "
             f"{expr.value('seen', current.waiting_since or '')}"
         )
-        result = self._update_or_refusal(invocation_id, expr, condition)
-        if not isinstance(result, Refusal):
-            decided = from_item(result)
-            self._after_transition(decided)
-            return decided
-        seen = visible_invocation(result.current, tenant)
-        if seen is None:
-            raise invocation_not_found(invocation_id)
-        raise _not_waiting(seen)
+        decided = self._update_or_raise(
+            invocation_id, expr, condition, tenant=tenant, refused=_not_waiting
+        )
+        self._after_transition(decided)
+        return decided
 
     # --- the sweeper's ------------------------------------------------------------
 
@@ -217,8 +214,7 @@ class ResumableTransitions(LifecycleTransitions):
             f"{expr.value('running', InvocationStatus.RUNNING)} AND {lease} < "
             f"{expr.value('now', now)}))"
         )
-        item = self._update(invocation_id, expr, condition)
-        return None if item is None else from_item(item)
+        return self._update_record(invocation_id, expr, condition)
 
     def fail_swept(
         self,
@@ -232,12 +228,7 @@ class ResumableTransitions(LifecycleTransitions):
         (``waiting``) -> FAILED, then its one DLQ message. False: the record moved on."""
         now = utc_now() if now is None else now
         expr = ExpressionBuilder()
-        expr.set("status", InvocationStatus.FAILED)
-        expr.set("error", error)
-        expr.set("finished_at", iso_ms(now))
-        expr.set("updated_at", iso_ms(now))
-        expr.set("dlq_sent", False)
-        expr.set("dlq_claimed_at", now)
+        set_failed(expr, error, now)
         expr.remove("lease_owner", "lease_expires_at", "pending_actions", *SWEEP_ATTRIBUTES)
         status = expr.attribute("status")
         if expect == "abandoned":

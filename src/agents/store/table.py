@@ -11,6 +11,8 @@ from agents.records import KIND_INVOCATION, InvocationRecord, from_item, is_vali
 from agents.store.payloads import PayloadOffload
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from botocore.exceptions import ClientError
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_s3 import S3Client
@@ -154,6 +156,32 @@ class StoreTable:
         """Conditional UpdateItem: the new item (ALL_NEW), or None when the condition failed."""
         result = self._update_item(key, expr, condition, return_current=False)
         return None if isinstance(result, Refusal) else result
+
+    def _update_record(
+        self, key: str, expr: ExpressionBuilder, condition: str
+    ) -> InvocationRecord | None:
+        """:meth:`_update` of an invocation: the new record, or None when the condition failed."""
+        item = self._update(key, expr, condition)
+        return None if item is None else from_item(item)
+
+    def _update_or_raise(
+        self,
+        key: str,
+        expr: ExpressionBuilder,
+        condition: str,
+        *,
+        tenant: str,
+        refused: Callable[[InvocationRecord], Exception],
+    ) -> InvocationRecord:
+        """Conditional UpdateItem of the tenant's invocation: the new record; when the
+        condition failed, ``refused(current)`` raised (``InvocationNotFound``: not the tenant's)."""
+        result = self._update_or_refusal(key, expr, condition)
+        if not isinstance(result, Refusal):
+            return from_item(result)
+        current = visible_invocation(result.current, tenant)
+        if current is None:
+            raise invocation_not_found(key)
+        raise refused(current)
 
     def _update_or_refusal(
         self, key: str, expr: ExpressionBuilder, condition: str

@@ -11,7 +11,7 @@ import hashlib
 import hmac
 import re
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 __all__ = [
     "KEY_PREFIX",
@@ -54,10 +54,7 @@ class ParsedKey:
     """A key split into its public id and its secret (never log ``secret``)."""
 
     key_id: str
-    secret: str
-
-    def __repr__(self) -> str:
-        return f"ParsedKey(key_id={self.key_id!r}, secret=<hidden>)"
+    secret: str = field(repr=False)
 
     @property
     def value(self) -> str:

@@ -28,6 +28,7 @@ PAYLOAD_OBJECTS = "<AgentsBucket>/payloads/*"
 WORKSPACE_OBJECTS = "<AgentsBucket>/workspaces/*"
 INVOCATIONS = "<InvocationsTable>"
 INVOCATION_INDEXES = "<InvocationsTable>/index/*"
+SWEEP_INDEX = "<InvocationsTable>/index/SweepIndex"
 IDEMPOTENCY = "<IdempotencyTable>"
 QUEUE = "<InvocationQueue>"
 DLQ = "<DeadLetterQueue>"
@@ -125,6 +126,15 @@ CALLS: dict[str, tuple[Call, ...]] = {
         Call("sqs:SendMessage", ECONOMY_QUEUE, "collector: free an item for resubmission"),
         Call("sqs:SendMessage", DLQ, "DLQ message for a FAILED invocation"),
         Call("secretsmanager:GetSecretValue", SECRET, "the Anthropic API key"),
+    ),
+    "SweeperFunction": (
+        *(c._replace(resource=c.resource.format(fn="SweeperFunction")) for c in _PLATFORM),
+        # agents.sweeper: overdue records through the sparse index only (never a Scan)
+        Call("dynamodb:Query", SWEEP_INDEX, "sweeper: records due for a sweep (SweepIndex)"),
+        Call("dynamodb:GetItem", INVOCATIONS, "sweeper: the full record of a due entry"),
+        Call("dynamodb:UpdateItem", INVOCATIONS, "sweeper: resume, fail or reschedule a record"),
+        Call("sqs:SendMessage", QUEUE, "sweeper: the continuation message of a resumed run"),
+        Call("sqs:SendMessage", DLQ, "DLQ message for an abandoned or timed-out run"),
     ),
     "AuthorizerFunction": (
         *(c._replace(resource=c.resource.format(fn="AuthorizerFunction")) for c in _PLATFORM),

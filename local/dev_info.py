@@ -92,6 +92,10 @@ class DevInfo(BaseModel):
     environment_conflicts: list[str]
     worker: bool
     started_in_s: float
+    #: The worker function's timeout locally (``agw dev --worker-timeout``); None: no worker.
+    worker_timeout_s: float | None = None
+    #: Seconds between two sweeps (``agw dev --sweeper-period``); None: no sweeper.
+    sweeper_period_s: float | None = None
 
     def dev_file(self, *, pid: int, project_root: Path, started_at: str) -> DevFile:
         """What ``agw dev`` writes to ``.agw/dev.json`` (no real Anthropic key in it)."""

@@ -229,6 +229,7 @@ def test_cli_defaults_match_the_local_stack() -> None:
         5050,
         8899,
     )
+    assert dev_cmd.DEFAULT_SWEEPER_PERIOD_S == dev.DEFAULT_SWEEPER_PERIOD_S
 
 
 def test_the_model_is_real_only_with_a_key() -> None:

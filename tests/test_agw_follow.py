@@ -113,8 +113,9 @@ def test_a_sync_invoke_sends_the_default_wait_and_async_never_does(run: Any) -> 
 def test_a_run_waiting_for_approval_prints_its_actions_and_the_command(run: Any) -> None:
     waiting = view("WAITING", 1, 1, pending_actions=PENDING)
     api = FakeApi((202, view("RUNNING", 1, 0)), [waiting])
-    code, _, err = run(api, "invoke", "a", "go")
+    code, _, err = run(api, "invoke", "a", "go", "--require-approval", "Bash")
     assert code == follow.EXIT_WAITING == 3
+    assert json.loads(api.requests[0].content)["require_approval"] == ["Bash"]
     assert "waiting for approval: 2 pending action(s)" in err
     assert '  toolu_a  Bash  {"command": "rm -rf build"}' in err
     assert f"approve all: agw invocations approve {INV}" in err

@@ -181,6 +181,7 @@ class AgwClient:
         files: Mapping[str, str] | None = None,
         workspace: str | None = None,
         prefer_wait_s: float | None = None,
+        require_approval: list[str] | None = None,
     ) -> tuple[int, dict[str, Any]]:
         """``POST /agents/{agent}/invocations``: (status, body); 200 sync, 202 async.
 
@@ -194,6 +195,8 @@ class AgwClient:
             body["files"] = dict(files)
         if workspace is not None:
             body["workspace"] = workspace
+        if require_approval:
+            body["require_approval"] = list(require_approval)
         body |= _run_fields(max_tokens, metadata, version)
         headers: dict[str, str] = {}
         if asynchronous:

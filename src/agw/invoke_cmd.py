@@ -56,6 +56,13 @@ def register(nouns: Any) -> None:
         help="a named input of the agent's input contract (repeatable)",
     )
     add_repeatable(parser, "--metadata", metavar="KEY=VALUE", help="a label kept on the record")
+    add_repeatable(
+        parser,
+        "--require-approval",
+        metavar="TOOL",
+        help="calls of this tool wait for a person's yes (repeatable; adds to the "
+        "definition's approval list; `agw invocations approve`)",
+    )
     add_run_options(parser)
     parser.add_argument(
         "--async",
@@ -147,6 +154,7 @@ def _invoke(client: AgwClient, args: argparse.Namespace) -> int:
         files=args.inline_files,
         workspace=workspace_id,
         prefer_wait_s=None if args.asynchronous else args.prefer_wait,
+        require_approval=args.require_approval,
         **run_options(args),
     )
     invocation_id = str(invocation.get("id") or invocation.get("invocation_id") or "")

@@ -264,6 +264,8 @@ def crash_anywhere(h: Harness, *, turns_per_boundary: Sequence[int] = (3,)) -> O
             1 for v, _ in trials if (v.get("files_changed"), v.get("patch")) == reference
         ),
         "dlq_messages": len(dead),
+        "calls_by_trial": {f["crash_at"]: f["model_calls"] for _, f in trials},
+        "checkpoint_at_crash": {f["crash_at"]: f.get("checkpoint_at_crash") for _, f in trials},
     }
     for view, facts in trials:
         if view.get("status") != "SUCCEEDED" or not facts["crashed"]:

@@ -102,7 +102,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         "crash-anywhere",
         "15. Crash anywhere (kill -9)",
         lambda h, s: resume_scenarios.crash_anywhere(
-            _h(h), turns_per_boundary=(1, 3, 5) if s >= 1 else (3,)
+            _h(h), turns_per_boundary=(2, 5) if s >= 1 else (3,)
         ),
     ),
     Scenario("long-run", "16. Long run (segments)", lambda h, s: resume_scenarios.long_run(_h(h))),

@@ -126,6 +126,11 @@ def test_agw_dev_demo_ready_curl_and_sigint(tmp_path: Path) -> None:
         assert changed, stdout
         assert changed.group(1) not in {"", "none"}
         assert '"files": {"stats.py"' in stdout  # the announced curl carries the files
+        # then the approval demo: the same run, its Edit waiting for a person (issue 15)
+        waiting = re.search(r"demo: invocation (inv_\w+)  WAITING", stdout)
+        assert waiting, stdout
+        assert f"demo: approve all: agw invocations approve {waiting.group(1)}" in stdout
+        assert re.search(r"demo:   toolu_\w+  Edit  ", stdout)
         # the functions' logs went to stderr, not into the summary
         assert '"level"' not in stdout
         health = httpx.get(api_url + "/health", headers={"x-api-key": key}, timeout=10)

@@ -16,6 +16,7 @@ State lives in moto's memory: stopping forgets every invocation.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import signal
 import sys
@@ -287,6 +288,24 @@ def _demo(info: DevInfo, out: TextIO) -> None:
         f"files_changed: {', '.join(changed) or 'none'}",
     ]
     _print_output(invocation, out, tool_lines)
+    _approval_demo(info, out)
+
+
+def _approval_demo(info: DevInfo, out: TextIO) -> None:
+    """The tool demo again, its Edit needing approval: it stops WAITING (issue 15)."""
+    from agw.follow import waiting_lines
+    from local.dev_info import APPROVAL_DEMO_ENABLED, TOOL_DEMO_AGENT, approval_demo_body
+
+    if not APPROVAL_DEMO_ENABLED:
+        return
+    invocation = _demo_invocation(info, out, TOOL_DEMO_AGENT, approval_demo_body())
+    if invocation is None:
+        return
+    lines = waiting_lines(invocation) if invocation.get("status") == "WAITING" else []
+    print(f"demo: invocation {invocation.get('id')}  {invocation.get('status')}", file=out)
+    for line in lines:
+        print(f"demo: {line}", file=out)
+    print(file=out, flush=True)
 
 
 def _demo_invocation(
@@ -295,10 +314,17 @@ def _demo_invocation(
     """``POST /agents/{agent}/invocations`` with ``body``; ``None`` (reported) when it fails."""
     from agw.client import AgwClient, ClientError
 
-    print(f"demo: POST /agents/{agent}/invocations ...", file=out, flush=True)
+    approval = body.get("require_approval")
+    extra = f' with "require_approval": {json.dumps(approval)}' if approval else ""
+    print(f"demo: POST /agents/{agent}/invocations{extra} ...", file=out, flush=True)
     try:
         with AgwClient(info.api_url, info.api_keys[0], timeout_s=60) as client:
-            _, invocation = client.invoke(agent, body["input"], files=body.get("files"))
+            _, invocation = client.invoke(
+                agent,
+                body["input"],
+                files=body.get("files"),
+                require_approval=body.get("require_approval"),
+            )
     except ClientError as exc:
         print(f"demo failed: {exc}", file=out)
         print("(the stack stays up; fix the cause and try the curl above)", file=out, flush=True)

@@ -30,6 +30,8 @@ REPORT_METRICS = {
     "resent": "SweepResent",
     "abandoned": "SweepAbandoned",
     "approval_timeouts": "SweepApprovalTimeouts",
+    "skipped": "SweepSkipped",
+    "errors": "SweepErrors",
 }
 
 

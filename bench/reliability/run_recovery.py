@@ -213,6 +213,12 @@ def _due_at(h: Harness, invocation_id: str) -> float:
     return float(item.get("sweep_at") or item.get("lease_expires_at") or time.time())
 
 
+def _swept(h: Harness, invocation_id: str, due: float) -> bool:
+    """The sweeper acted: the record left the index entry it had (resent, resumed, done)."""
+    item = record_item(h, invocation_id)
+    return item.get("sweep_at") != due or item.get("status") != "RUNNING"
+
+
 def sweeper(h: Harness, *, period_s: float = 2.0) -> Outcome:
     out = Outcome("sweeper", "19. Sweeper (killed sync runs)")
     h.clean()
@@ -244,9 +250,11 @@ def sweeper(h: Harness, *, period_s: float = 2.0) -> Outcome:
         checkpoint = int(record_item(h, resumed_id).get("checkpoint_turn") or 0)
         queue_script(h, responses[checkpoint:])
         due = _due_at(h, resumed_id)
-        resumed = wait_status(
-            h, resumed_id, TERMINAL, timeout_s=due - time.time() + 6 * period_s + 60
+        wait_until(
+            lambda: _swept(h, resumed_id, due), timeout_s=due - time.time() + 6 * period_s + 30
         )
+        resumed_after_s = time.time() - due
+        resumed = wait_status(h, resumed_id, TERMINAL, timeout_s=60)
         resumed_dead = [m for m in h.drain(h.dlq_url) if resumed_id in m]
     finally:
         sweeps.stop()
@@ -257,6 +265,7 @@ def sweeper(h: Harness, *, period_s: float = 2.0) -> Outcome:
         "abandoned_dlq_messages": len(dead),
         "resumed": resumed.get("status"),
         "resumed_from_turn": checkpoint,
+        "resumed_after_due_s": round(resumed_after_s, 1),
         "resumed_segments": resumed.get("segments"),
         "resumed_dlq_messages": len(resumed_dead),
         "sweeps": sweeps.passes,
@@ -266,5 +275,6 @@ def sweeper(h: Harness, *, period_s: float = 2.0) -> Outcome:
     out.check("exactly one DLQ message", len(dead) == 1)
     out.check("checkpointed run resumed to SUCCEEDED", resumed.get("status") == "SUCCEEDED")
     out.check("resumed from its checkpoint", checkpoint >= 2)
+    out.check("resumed within two sweeper periods", resumed_after_s <= 2 * period_s)
     out.check("no DLQ message for the resumed run", not resumed_dead)
     return out.done()

@@ -76,15 +76,6 @@ def _plain(request: dict[str, Any]) -> dict[str, Any]:
     return stripped
 
 
-def _usage(raw: Any) -> Usage:
-    return Usage(
-        input_tokens=raw.input_tokens or 0,
-        output_tokens=raw.output_tokens or 0,
-        cache_creation_input_tokens=raw.cache_creation_input_tokens or 0,
-        cache_read_input_tokens=raw.cache_read_input_tokens or 0,
-    )
-
-
 def _economy(client: Any, requests: list[dict[str, Any]], settings: Settings) -> float:
     batch = client.messages.batches.create(requests=requests)
     while client.messages.batches.retrieve(batch.id).processing_status != "ended":
@@ -92,7 +83,7 @@ def _economy(client: Any, requests: list[dict[str, Any]], settings: Settings) ->
     total = 0.0
     for response in client.messages.batches.results(batch.id):
         message = response.result.message
-        total += estimate_cost(message.model, _usage(message.usage), settings)
+        total += estimate_cost(message.model, Usage.from_api(message.usage), settings)
     return total * batch_price_factor()
 
 
@@ -107,7 +98,7 @@ def run(items: int = 50) -> EconomyCost:
         standard = 0.0
         for request in requests:
             answer = client.messages.create(**_plain(request)["params"])
-            standard += estimate_cost(answer.model, _usage(answer.usage), settings)
+            standard += estimate_cost(answer.model, Usage.from_api(answer.usage), settings)
         server.cache.clear()
         economy = _economy(client, [_plain(r) for r in requests], settings)
         server.cache.clear()

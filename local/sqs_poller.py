@@ -1,25 +1,7 @@
-"""Feed a handler from SQS the way Lambda's SQS event source mapping does.
-
-:class:`SqsPoller` runs ``concurrency`` consumer threads. Each one:
-
-* long-polls ``ReceiveMessage`` (system attributes ``All`` including
-  ``ApproximateReceiveCount``, every message attribute), gathering up to the
-  template's ``BatchSize`` for at most ``MaximumBatchingWindowInSeconds``;
-* builds the SQS event (``Records`` with ``messageId``, ``receiptHandle``,
-  ``body``, ``attributes``, ``messageAttributes``, ``md5OfBody``,
-  ``eventSource: aws:sqs``, ``eventSourceARN``, ``awsRegion``) and calls the
-  handler in-process with a Lambda-like context (deadline = the function's
-  ``Timeout``, or ``function_timeout_s`` when set: ``agw dev --worker-timeout``);
-* deletes the messages that succeeded. With ``ReportBatchItemFailures`` the
-  ``batchItemFailures`` the handler returns stay on the queue; a handler that
-  raises, overruns its timeout, or reports an unknown/empty
-  ``itemIdentifier`` fails the whole batch (Lambda's rules). Failed messages
-  come back after the queue's visibility timeout (or after
-  ``failure_visibility_timeout`` seconds when set: a local convenience that
-  calls ``ChangeMessageVisibility``; AWS does not do that for you).
-
-Moving a message to the DLQ after ``maxReceiveCount`` receives is SQS's own
-redrive policy (created from the template on moto), not this poller's doing.
+"""Feed a handler from SQS the way Lambda's SQS event source mapping does: ``concurrency``
+consumer threads long-poll the queue, build SQS events, call the handler in-process and
+delete what succeeded, by Lambda's batch-failure rules. The rules, the event's shape and the
+DLQ (SQS's own redrive, never this poller): docs/local.md ("SQS event source mapping").
 """
 
 from __future__ import annotations

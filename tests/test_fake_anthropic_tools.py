@@ -53,6 +53,11 @@ CLIENT_TOOLS = {
 }
 
 
+def tools_named(*names: str) -> list[dict[str, Any]]:
+    """The :data:`CLIENT_TOOLS` definitions of ``names``, in that order."""
+    return [CLIENT_TOOLS[name] for name in names]
+
+
 class MiniTools:
     """Glob/Read/Grep/Edit/Write over a dict of files, answering like Claude Code's tools."""
 
@@ -164,7 +169,7 @@ def test_policy_globs_reads_greps_edits_then_answers(
     client: anthropic.Anthropic, stream: bool
 ) -> None:
     tools = MiniTools(FILES)
-    offered = [CLIENT_TOOLS[name] for name in ("Read", "Grep", "Glob", "Edit")]
+    offered = tools_named("Read", "Grep", "Glob", "Edit")
     replies = run_loop(client, tools, offered=offered, stream=stream)
 
     assert _calls(replies) == [["Glob"], ["Read", "Read", "Read"], ["Grep"], ["Edit"], []]
@@ -205,7 +210,7 @@ def test_a_file_without_todo_gets_a_note_after_its_last_unique_line(
 ) -> None:
     files = {"lib/calc.py": "import math\n\n\ndef area(r):\n    return math.pi * r * r\n"}
     tools = MiniTools(files)
-    replies = run_loop(client, tools, offered=[CLIENT_TOOLS[n] for n in ("Glob", "Read", "Edit")])
+    replies = run_loop(client, tools, offered=tools_named("Glob", "Read", "Edit"))
     assert _calls(replies) == [["Glob"], ["Read"], ["Edit"], []]
     assert tools.files["lib/calc.py"] == (
         "import math\n\n\ndef area(r):\n    return math.pi * r * r\n"
@@ -216,7 +221,7 @@ def test_a_file_without_todo_gets_a_note_after_its_last_unique_line(
 
 def test_without_edit_it_writes_a_notes_file(client: anthropic.Anthropic) -> None:
     tools = MiniTools(FILES)
-    offered = [CLIENT_TOOLS[n] for n in ("Glob", "Read", "Write")]
+    offered = tools_named("Glob", "Read", "Write")
     replies = run_loop(client, tools, offered=offered)
     assert _calls(replies) == [["Glob"], ["Read", "Read", "Read"], ["Write"], []]
     assert "OFFLINE" in tools.files["OFFLINE_MODEL_NOTES.md"]
@@ -225,7 +230,7 @@ def test_without_edit_it_writes_a_notes_file(client: anthropic.Anthropic) -> Non
 
 def test_tool_errors_do_not_stop_the_run(client: anthropic.Anthropic) -> None:
     tools = MiniTools(FILES, failing_reads=frozenset({"src/app.py"}))
-    replies = run_loop(client, tools, offered=[CLIENT_TOOLS[n] for n in ("Glob", "Read", "Edit")])
+    replies = run_loop(client, tools, offered=tools_named("Glob", "Read", "Edit"))
     edit = next(b for b in replies[2].content if b.type == "tool_use")
     assert edit.input["file_path"] != ROOT + "src/app.py"  # it edits a file it could Read
     assert tools.files["src/app.py"] == FILES["src/app.py"]
@@ -236,7 +241,7 @@ def test_read_only_tools_answer_without_a_files_changed_section(
     client: anthropic.Anthropic,
 ) -> None:
     tools = MiniTools(FILES)
-    replies = run_loop(client, tools, offered=[CLIENT_TOOLS[n] for n in ("Glob", "Read")])
+    replies = run_loop(client, tools, offered=tools_named("Glob", "Read"))
     assert _calls(replies) == [["Glob"], ["Read", "Read", "Read"], []]
     assert "Files Changed" not in _final_text(replies)
     assert tools.files == FILES
@@ -264,9 +269,7 @@ def test_final_answer_fulfils_a_contract_naming_files_changed(
     assert instruction is not None
     system = [{"type": "text", "text": "You fix code."}, {"type": "text", "text": instruction}]
     tools = MiniTools(FILES)
-    replies = run_loop(
-        client, tools, offered=[CLIENT_TOOLS[n] for n in ("Glob", "Read", "Edit")], system=system
-    )
+    replies = run_loop(client, tools, offered=tools_named("Glob", "Read", "Edit"), system=system)
     final = _final_text(replies)
     assert contract.check(final, TASK).valid
     assert final.count("## Files Changed") == 1
@@ -400,7 +403,7 @@ def test_the_dev_demo_workspace_gets_an_edit_that_git_apply_accepts(
     client: anthropic.Anthropic, tmp_path: Path
 ) -> None:
     tools = MiniTools(TOOL_DEMO_FILES)
-    offered = [CLIENT_TOOLS[n] for n in ("Read", "Grep", "Glob", "Edit")]
+    offered = tools_named("Read", "Grep", "Glob", "Edit")
     replies = run_loop(client, tools, offered=offered, task=TOOL_DEMO_INPUT)
     assert _calls(replies)[-2:] == [["Edit"], []]
     assert "- `stats.py`" in _final_text(replies)

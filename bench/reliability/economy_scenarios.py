@@ -308,21 +308,10 @@ def _economy_crash(h: Harness, items: int) -> Outcome:
 
 def _submit_once() -> int:
     """One submitter pass against the inherited environment; its report on stdout."""
-    from agents.config import get_settings
-    from agents.economy.queue import EconomyQueue
+    from agents.economy.deps import EconomyDeps
     from agents.economy.submitter import Submitter
-    from agents.registry import get_registry
-    from agents.runner import get_runner
-    from agents.store import get_store
 
-    settings = get_settings()
-    report = Submitter(
-        store=get_store(),
-        registry=get_registry(),
-        client=get_runner().client,
-        settings=settings,
-        queue=EconomyQueue(settings),
-    ).run_once()
+    report = Submitter(EconomyDeps.from_container()).run_once()
     print(json.dumps(asdict(report)), flush=True)
     return 0
 

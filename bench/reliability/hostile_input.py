@@ -170,15 +170,15 @@ def hostile_input(h: Harness) -> Outcome:
         "messages_queued": after["queued_messages"] - before["queued_messages"],
         "model_calls": h.model_calls(),
     }
-    out.check("every case a clear 4xx", out["clear_4xx"] == len(results))
-    out.check("no 5xx", out["5xx"] == 0)
-    out.check(
-        "nothing written",
-        out["records_written"] == 0
-        and out["idempotency_written"] == 0
-        and out["objects_written"] == 0
-        and out["messages_queued"] == 0
-        and out["model_calls"] == 0,
+    out.check_refused_cleanly(
+        len(results),
+        unwritten=(
+            "records_written",
+            "idempotency_written",
+            "objects_written",
+            "messages_queued",
+            "model_calls",
+        ),
     )
     if out["clear_4xx"] != len(results):
         out.notes.append(f"not a clear 4xx: {[r for r in results if not r[2]]}")

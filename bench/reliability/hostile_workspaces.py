@@ -80,14 +80,9 @@ def hostile_workspaces(h: Harness, *, many_files: int = 100_000) -> Outcome:
         "model_calls": h.model_calls() - calls_before,
     }
     out.check("every upload accepted by S3", uploads_ok == len(archives))
-    out.check("every case a clear 4xx", out["clear_4xx"] == len(results))
-    out.check("no 5xx", out["5xx"] == 0)
-    out.check(
-        "nothing written",
-        out["records_written"] == 0
-        and out["objects_written"] == 0
-        and out["messages_queued"] == 0
-        and out["model_calls"] == 0,
+    out.check_refused_cleanly(
+        len(results),
+        unwritten=("records_written", "objects_written", "messages_queued", "model_calls"),
     )
     out.notes.extend(f"{label}: {status} {kind}" for label, status, kind, _ in results)
     out.seconds = time.monotonic() - started

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,6 +31,13 @@ class Outcome:
     def check(self, name: str, ok: bool) -> bool:
         self.checks[name] = bool(ok)
         return bool(ok)
+
+    def check_refused_cleanly(self, cases: int, unwritten: Sequence[str]) -> None:
+        """The hostile-input checks: all ``cases`` a clear 4xx (figure ``clear_4xx``), no
+        ``5xx``, and each figure named in ``unwritten`` zero."""
+        self.check("every case a clear 4xx", self["clear_4xx"] == cases)
+        self.check("no 5xx", self["5xx"] == 0)
+        self.check("nothing written", all(self[name] == 0 for name in unwritten))
 
     @property
     def ok(self) -> bool:

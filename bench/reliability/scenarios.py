@@ -23,7 +23,7 @@ from bench.reliability.outcome import Outcome
 __all__ = ["SCENARIOS", "Scenario", "render_table", "run_scenarios"]
 
 
-def _n(full: int, scale: float, floor: int) -> int:
+def _scaled(full: int, scale: float, floor: int) -> int:
     return max(floor, math.ceil(full * scale))
 
 
@@ -36,7 +36,7 @@ class Scenario:
     own_stack: bool = False
 
 
-def _h(harness: Harness | None) -> Harness:
+def _shared_harness(harness: Harness | None) -> Harness:
     if harness is None:
         raise RuntimeError("this scenario needs the shared harness")
     return harness
@@ -46,26 +46,34 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario(
         "idempotency-race",
         "1. Idempotency race",
-        lambda h, s: api_scenarios.idempotency_race(_h(h), concurrency=_n(50, s, 10)),
+        lambda h, s: api_scenarios.idempotency_race(
+            _shared_harness(h), concurrency=_scaled(50, s, 10)
+        ),
     ),
     Scenario(
         "at-least-once",
         "2. At-least-once delivery",
-        lambda h, s: worker_scenarios.at_least_once(_h(h), jobs=_n(100, s, 10)),
+        lambda h, s: worker_scenarios.at_least_once(_shared_harness(h), jobs=_scaled(100, s, 10)),
     ),
     Scenario(
         "chaos",
         "3. Chaos",
         lambda h, s: worker_scenarios.chaos(
-            _h(h), jobs=_n(200, s, 20), transient_jobs=_n(100, s, 20)
+            _shared_harness(h), jobs=_scaled(200, s, 20), transient_jobs=_scaled(100, s, 20)
         ),
     ),
-    Scenario("poison", "4. Poison messages", lambda h, s: worker_scenarios.poison(_h(h))),
-    Scenario("fuzzing", "5. Fuzzing", lambda h, s: fuzz.fuzz(_h(h), cases=_n(500, s, 100))),
+    Scenario(
+        "poison", "4. Poison messages", lambda h, s: worker_scenarios.poison(_shared_harness(h))
+    ),
+    Scenario(
+        "fuzzing",
+        "5. Fuzzing",
+        lambda h, s: fuzz.fuzz(_shared_harness(h), cases=_scaled(500, s, 100)),
+    ),
     Scenario(
         "tenant-isolation",
         "6. Tenant isolation",
-        lambda h, s: api_scenarios.tenant_isolation(_h(h)),
+        lambda h, s: api_scenarios.tenant_isolation(_shared_harness(h)),
     ),
     Scenario(
         "secrets",
@@ -73,30 +81,40 @@ SCENARIOS: tuple[Scenario, ...] = (
         lambda h, s: secrets.secrets_hygiene(),
         own_stack=True,
     ),
-    Scenario("hostile-input", "8. Hostile input", lambda h, s: api_scenarios.hostile_input(_h(h))),
-    Scenario("limits", "9. Limits", lambda h, s: api_scenarios.limits(_h(h))),
     Scenario(
-        "crash-recovery", "10. Crash recovery", lambda h, s: worker_scenarios.crash_recovery(_h(h))
+        "hostile-input",
+        "8. Hostile input",
+        lambda h, s: api_scenarios.hostile_input(_shared_harness(h)),
+    ),
+    Scenario("limits", "9. Limits", lambda h, s: api_scenarios.limits(_shared_harness(h))),
+    Scenario(
+        "crash-recovery",
+        "10. Crash recovery",
+        lambda h, s: worker_scenarios.crash_recovery(_shared_harness(h)),
     ),
     Scenario(
         "hostile-workspaces",
         "11. Hostile workspaces",
-        lambda h, s: hostile_workspaces.hostile_workspaces(_h(h), many_files=_n(100_000, s, 3000)),
+        lambda h, s: hostile_workspaces.hostile_workspaces(
+            _shared_harness(h), many_files=_scaled(100_000, s, 3000)
+        ),
     ),
     Scenario(
         "economy-faults",
         "12. Economy faults",
-        lambda h, s: economy_scenarios.economy_faults(_h(h), items=_n(200, s, 40)),
+        lambda h, s: economy_scenarios.economy_faults(
+            _shared_harness(h), items=_scaled(200, s, 40)
+        ),
     ),
     Scenario(
         "economy-crash",
         "13. Economy crash (kill -9)",
-        lambda h, s: economy_scenarios.economy_crash(_h(h), items=_n(50, s, 10)),
+        lambda h, s: economy_scenarios.economy_crash(_shared_harness(h), items=_scaled(50, s, 10)),
     ),
     Scenario(
         "hostile-tools",
         "14. Hostile tool inputs",
-        lambda h, s: hostile_tools.hostile_tools(_h(h)),
+        lambda h, s: hostile_tools.hostile_tools(_shared_harness(h)),
     ),
     Scenario(
         "crash-anywhere",

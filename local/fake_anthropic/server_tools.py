@@ -91,22 +91,20 @@ def _web_fetch(call_id: str, task: str) -> list[dict[str, Any]]:
 def _code_execution(call_id: str, tool_type: str) -> list[dict[str, Any]]:
     outcome = {"stdout": "", "stderr": _NOT_EXECUTED, "return_code": 1, "content": []}
     if tool_type == "code_execution_20250522":  # the Python-only version
-        code = {"code": "print('offline')"}
-        return [
-            {"type": "server_tool_use", "id": call_id, "name": "code_execution", "input": code},
-            {
-                "type": "code_execution_tool_result",
-                "tool_use_id": call_id,
-                "content": {"type": "code_execution_result", **outcome},
-            },
-        ]
-    command = {"command": "ls"}
+        return _execution_blocks(call_id, "code_execution", {"code": "print('offline')"}, outcome)
+    return _execution_blocks(call_id, "bash_code_execution", {"command": "ls"}, outcome)
+
+
+def _execution_blocks(
+    call_id: str, name: str, tool_input: dict[str, Any], outcome: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """``name``'s use block and its result block (``<name>_tool_result``/``<name>_result``)."""
     return [
-        {"type": "server_tool_use", "id": call_id, "name": "bash_code_execution", "input": command},
+        {"type": "server_tool_use", "id": call_id, "name": name, "input": tool_input},
         {
-            "type": "bash_code_execution_tool_result",
+            "type": f"{name}_tool_result",
             "tool_use_id": call_id,
-            "content": {"type": "bash_code_execution_result", **outcome},
+            "content": {"type": f"{name}_result", **outcome},
         },
     ]
 

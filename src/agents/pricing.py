@@ -1,18 +1,7 @@
-"""Model prices (USD per million tokens) and the cost estimate of a run.
-
-One table, :data:`PRICES`, keyed by model id (a dated snapshot such as
-``claude-sonnet-4-5-20250929`` matches its undated id by prefix). The
-``MODEL_PRICES`` setting (JSON, ``{"<model id or prefix>": {"input": 3,
-"output": 15, "cache_write": 3.75, "cache_read": 0.3}}``) is merged over it;
-``cache_write`` / ``cache_read`` default to 1.25x / 0.1x ``input`` when left
-out. A model in neither is priced by its family word (``opus``, ``sonnet``,
-``haiku``) at the highest price known for that family, else at
-:data:`DEFAULT_PRICE` (the most expensive row), so an estimate errs high, never low.
-
-Cache writes are priced at the 5-minute rate (the runner only uses 5-minute
-ephemeral breakpoints). Server-tool requests add :data:`SERVER_TOOL_FEES` (USD per
-request, by the ``usage.server_tool_use`` key: web search is $10 per 1,000 searches;
-web fetch has no fee beyond its tokens).
+"""Model prices (USD per million tokens, :data:`PRICES` merged with ``MODEL_PRICES``), the
+server-tool fees (:data:`SERVER_TOOL_FEES`) and the cost estimate of a run. The lookup order
+(override, table, family word, :data:`DEFAULT_PRICE`: an estimate errs high, never low) and
+the cache-write rate: docs/runner.md ("Pricing").
 """
 
 from __future__ import annotations
@@ -73,38 +62,38 @@ class ModelPrice(BaseModel):
         ) * _PER_TOKEN
 
 
-def _p(input_: float, output: float) -> ModelPrice:
+def _price(input_: float, output: float) -> ModelPrice:
     return ModelPrice(input=input_, output=output)
 
 
 #: Published list prices (USD / MTok: input, output; cache write 1.25x, read 0.1x input).
 PRICES: dict[str, ModelPrice] = {
-    "claude-opus-4-6": _p(5, 25),
-    "claude-opus-4-5": _p(5, 25),
-    "claude-opus-4-1": _p(15, 75),
-    "claude-opus-4-0": _p(15, 75),
-    "claude-opus-4-20250514": _p(15, 75),
-    "claude-3-opus": _p(15, 75),
-    "claude-sonnet-4-6": _p(3, 15),
-    "claude-sonnet-4-5": _p(3, 15),
-    "claude-sonnet-4-0": _p(3, 15),
-    "claude-sonnet-4-20250514": _p(3, 15),
-    "claude-3-7-sonnet": _p(3, 15),
-    "claude-3-5-sonnet": _p(3, 15),
-    "claude-haiku-4-5": _p(1, 5),
-    "claude-3-5-haiku": _p(0.8, 4),
-    "claude-3-haiku": _p(0.25, 1.25),
+    "claude-opus-4-6": _price(5, 25),
+    "claude-opus-4-5": _price(5, 25),
+    "claude-opus-4-1": _price(15, 75),
+    "claude-opus-4-0": _price(15, 75),
+    "claude-opus-4-20250514": _price(15, 75),
+    "claude-3-opus": _price(15, 75),
+    "claude-sonnet-4-6": _price(3, 15),
+    "claude-sonnet-4-5": _price(3, 15),
+    "claude-sonnet-4-0": _price(3, 15),
+    "claude-sonnet-4-20250514": _price(3, 15),
+    "claude-3-7-sonnet": _price(3, 15),
+    "claude-3-5-sonnet": _price(3, 15),
+    "claude-haiku-4-5": _price(1, 5),
+    "claude-3-5-haiku": _price(0.8, 4),
+    "claude-3-haiku": _price(0.25, 1.25),
 }
 
 #: Unknown ids of a known family: the highest price known for that family.
 FAMILY_PRICES: dict[str, ModelPrice] = {
-    "opus": _p(15, 75),
-    "sonnet": _p(3, 15),
-    "haiku": _p(1, 5),
+    "opus": _price(15, 75),
+    "sonnet": _price(3, 15),
+    "haiku": _price(1, 5),
 }
 
 #: Anything else: the most expensive row of the table.
-DEFAULT_PRICE: ModelPrice = _p(15, 75)
+DEFAULT_PRICE: ModelPrice = _price(15, 75)
 
 _FAMILY_WORD = re.compile(r"(?<![a-z])(" + "|".join(FAMILY_PRICES) + r")(?![a-z])")
 

@@ -1,17 +1,7 @@
-"""The text the runner sends around an agent's definition, and how it is read back.
-
-Three pieces, all documented in ``docs/runner.md``:
-
-* the **output contract instruction**: a short system block, after the
-  definition body, that lists the section headings the answer must contain (in
-  order) and the allowed verdicts. It is line-oriented so that both a model and
-  the offline fake Messages API (``local/fake_anthropic.py``, via
-  :func:`parse_contract_instruction`) can follow it;
-* the **user turn**: the caller's context values as ``<context name="...">``
-  blocks, then the input text;
-* the **repair turn**: one follow-up user turn naming the missing sections.
-
-This module is pure text: no SDK, no I/O.
+"""The text the runner sends around an agent's definition, and how it is read back: the
+output contract instruction (line-oriented, so the offline fake in ``local/fake_anthropic/``
+can follow it via :func:`parse_contract_instruction`), the user turn (context blocks, then
+the input) and the repair turn. Pure text: no SDK, no I/O. docs/runner.md describes each.
 """
 
 from __future__ import annotations

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import StrEnum
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -37,6 +39,17 @@ class Usage(_Value):
     cache_read_input_tokens: int = 0
     #: Server-tool requests by kind, as the API reports them (e.g. ``web_search_requests``).
     server_tool_use: dict[str, int] = Field(default_factory=dict)
+
+    @classmethod
+    def from_api(cls, raw: Any, *, server_tool_use: Mapping[str, int] | None = None) -> Usage:
+        """The ``usage`` object of a Messages API answer (its missing counts as 0)."""
+        return cls(
+            input_tokens=raw.input_tokens or 0,
+            output_tokens=raw.output_tokens or 0,
+            cache_creation_input_tokens=raw.cache_creation_input_tokens or 0,
+            cache_read_input_tokens=raw.cache_read_input_tokens or 0,
+            server_tool_use=dict(server_tool_use or {}),
+        )
 
     def __add__(self, other: Usage) -> Usage:
         server = dict(self.server_tool_use)

@@ -8,29 +8,26 @@ key stops working once the authorizer cache TTL has passed (docs/security.md).
 from __future__ import annotations
 
 import argparse
-import json
 from typing import Any
 
 
 def register(nouns: Any) -> None:
     """Add the ``keys`` noun to the top-level ``agw`` subparsers."""
     from agents.tenants.lifecycle import DEFAULT_GRACE_S
-    from agw.stack_target import add_target_arguments
+    from agw.client_cli import add_noun
+    from agw.tenants_cmd import add_table_verb
 
-    parser: argparse.ArgumentParser = nouns.add_parser(
-        "keys", help="create, list, revoke and rotate tenant keys", description=__doc__
+    verbs = add_noun(
+        nouns, "keys", help="create, list, revoke and rotate tenant keys", description=__doc__
     )
-    verbs = parser.add_subparsers(dest="verb", metavar="<verb>", required=True)
 
     def verb(name: str, help_text: str, handler: Any, *, key: bool = False) -> Any:
-        command = verbs.add_parser(name, help=help_text, description=help_text)
-        command.add_argument("--tenant", required=True, help="the tenant id (tn…)")
-        if key:
-            command.add_argument("key_id", metavar="KEY_ID", help="the key id (k…)")
-        add_target_arguments(command)
-        command.add_argument("--json", action="store_true", help="print JSON")
-        command.set_defaults(handler=handler)
-        return command
+        def arguments(command: argparse.ArgumentParser) -> None:
+            command.add_argument("--tenant", required=True, help="the tenant id (tn…)")
+            if key:
+                command.add_argument("key_id", metavar="KEY_ID", help="the key id (k…)")
+
+        return add_table_verb(verbs, name, help_text, handler, arguments)
 
     verb("create", "a new key for the tenant (shown once)", _create)
     verb("list", "the tenant's keys (never their values)", _list)
@@ -42,24 +39,21 @@ def register(nouns: Any) -> None:
     )  # fmt: skip
 
 
-def _print(args: argparse.Namespace, data: Any, text: str) -> int:
-    print(json.dumps(data, indent=2) if args.json else text)
-    return 0
-
-
 def _create(args: argparse.Namespace) -> int:
     from agents.tenants import lifecycle
-    from agw.tenants_cmd import tenants_target
+    from agw.tenants_cmd import print_result, tenants_target
 
     table, pepper = tenants_target(args)
     issued = lifecycle.create_key(table, pepper, args.tenant)
     data = {**issued.record.public(), "key": issued.key.value}
-    return _print(args, data, f"key {issued.key.value}\n(shown once: only its hash is stored)")
+    return print_result(
+        args, data, f"key {issued.key.value}\n(shown once: only its hash is stored)"
+    )
 
 
 def _list(args: argparse.Namespace) -> int:
     from agents.tenants import lifecycle
-    from agw.tenants_cmd import tenants_target
+    from agw.tenants_cmd import print_result, tenants_target
 
     table, _ = tenants_target(args)
     keys = lifecycle.list_keys(table, args.tenant)
@@ -68,24 +62,24 @@ def _list(args: argparse.Namespace) -> int:
         f"  expires {k.expires_at or '-'}"
         for k in keys
     ]
-    return _print(args, [k.public() for k in keys], "\n".join(lines) or "(no keys)")
+    return print_result(args, [k.public() for k in keys], "\n".join(lines) or "(no keys)")
 
 
 def _revoke(args: argparse.Namespace) -> int:
     from agents.tenants import lifecycle
-    from agw.tenants_cmd import tenants_target
+    from agw.tenants_cmd import print_result, tenants_target
 
     table, _ = tenants_target(args)
     key = lifecycle.revoke_key(table, args.tenant, args.key_id)
-    return _print(args, key.public(), f"key {key.key_id}: {key.status}")
+    return print_result(args, key.public(), f"key {key.key_id}: {key.status}")
 
 
 def _rotate(args: argparse.Namespace) -> int:
     from agents.tenants import lifecycle
-    from agw.tenants_cmd import tenants_target
+    from agw.tenants_cmd import print_result, tenants_target
 
     table, pepper = tenants_target(args)
     issued, old = lifecycle.rotate_key(table, pepper, args.tenant, args.key_id, grace_s=args.grace)
     data = {"new": {**issued.record.public(), "key": issued.key.value}, "old": old.public()}
     text = f"key {issued.key.value}\n(shown once)\nold key {old.key_id} expires {old.expires_at}"
-    return _print(args, data, text)
+    return print_result(args, data, text)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -17,21 +18,18 @@ if TYPE_CHECKING:
 
 def register(nouns: Any) -> None:
     """Add the ``tenants`` noun to the top-level ``agw`` subparsers."""
-    from agw.stack_target import add_target_arguments
+    from agw.client_cli import add_noun
 
-    parser: argparse.ArgumentParser = nouns.add_parser(
-        "tenants", help="create and manage tenants (KEYS mode)", description=__doc__
+    verbs = add_noun(
+        nouns, "tenants", help="create and manage tenants (KEYS mode)", description=__doc__
     )
-    verbs = parser.add_subparsers(dest="verb", metavar="<verb>", required=True)
 
     def verb(name: str, help_text: str, handler: Any, *, tenant: bool = True) -> Any:
-        command = verbs.add_parser(name, help=help_text, description=help_text)
-        if tenant:
-            command.add_argument("tenant", metavar="TENANT", help="the tenant id (tn…)")
-        add_target_arguments(command)
-        command.add_argument("--json", action="store_true", help="print JSON")
-        command.set_defaults(handler=handler)
-        return command
+        def arguments(command: argparse.ArgumentParser) -> None:
+            if tenant:
+                command.add_argument("tenant", metavar="TENANT", help="the tenant id (tn…)")
+
+        return add_table_verb(verbs, name, help_text, handler, arguments)
 
     create = verb("create", "a new tenant and its first key (shown once)", _create, tenant=False)
     create.add_argument("name", metavar="NAME", help="a name for people (not an identifier)")
@@ -43,6 +41,28 @@ def register(nouns: Any) -> None:
     budget = verb("set-budget", "daily/monthly spend caps in USD (omit one to clear it)", _budget)
     budget.add_argument("--daily", type=float, metavar="USD", help="daily cap (UTC day)")
     budget.add_argument("--monthly", type=float, metavar="USD", help="monthly cap (UTC month)")
+
+
+def add_table_verb(
+    verbs: Any,
+    name: str,
+    help_text: str,
+    handler: Callable[[argparse.Namespace], int],
+    arguments: Callable[[argparse.ArgumentParser], None],
+) -> argparse.ArgumentParser:
+    """A verb over the TenantsTable (``agw tenants`` and ``agw keys``): its ``arguments``,
+    then the target flags and ``--json``."""
+    from agw.client_cli import add_verb
+    from agw.stack_target import add_target_arguments
+
+    def shared(command: argparse.ArgumentParser) -> None:
+        arguments(command)
+        add_target_arguments(command)
+
+    return add_verb(
+        verbs, name, handler, help=help_text, description=help_text, json_help="print JSON",
+        shared=shared,
+    )  # fmt: skip
 
 
 def tenants_target(args: argparse.Namespace) -> tuple[TenantsTable, bytes]:
@@ -62,7 +82,8 @@ def tenants_target(args: argparse.Namespace) -> tuple[TenantsTable, bytes]:
     return table, str(secret["SecretString"]).strip().encode()
 
 
-def _print(args: argparse.Namespace, data: Any, text: str) -> int:
+def print_result(args: argparse.Namespace, data: Any, text: str) -> int:
+    """``data`` as JSON with ``--json``, else ``text`` (``agw tenants`` and ``agw keys``)."""
     print(json.dumps(data, indent=2) if args.json else text)
     return 0
 
@@ -77,7 +98,7 @@ def _create(args: argparse.Namespace) -> int:
         f"tenant {tenant.tenant_id} ({tenant.name})\nkey    {issued.key.value}\n"
         "(the key is shown once: only its hash is stored)"
     )
-    return _print(args, data, text)
+    return print_result(args, data, text)
 
 
 def _list(args: argparse.Namespace) -> int:
@@ -86,7 +107,7 @@ def _list(args: argparse.Namespace) -> int:
     table, _ = tenants_target(args)
     tenants = lifecycle.list_tenants(table)
     lines = [f"{t.tenant_id}  {t.status:<8}  {t.plan:<10}  {t.name}" for t in tenants]
-    return _print(args, [t.public() for t in tenants], "\n".join(lines) or "(no tenants)")
+    return print_result(args, [t.public() for t in tenants], "\n".join(lines) or "(no tenants)")
 
 
 def _show(args: argparse.Namespace) -> int:
@@ -100,7 +121,7 @@ def _show(args: argparse.Namespace) -> int:
 
     day, month = spend_of(table.raw_tenant_item(args.tenant) or {}, datetime.now(UTC))
     data = {**tenant.public(), "spent_today_usd": day, "spent_month_usd": month, "keys": keys}
-    return _print(args, data, json.dumps(data, indent=2))
+    return print_result(args, data, json.dumps(data, indent=2))
 
 
 def _status(args: argparse.Namespace, status: str) -> int:
@@ -108,7 +129,7 @@ def _status(args: argparse.Namespace, status: str) -> int:
 
     table, _ = tenants_target(args)
     tenant = lifecycle.set_tenant_status(table, args.tenant, status)
-    return _print(args, tenant.public(), f"tenant {tenant.tenant_id}: {tenant.status}")
+    return print_result(args, tenant.public(), f"tenant {tenant.tenant_id}: {tenant.status}")
 
 
 def _disable(args: argparse.Namespace) -> int:
@@ -128,4 +149,4 @@ def _budget(args: argparse.Namespace) -> int:
         f"tenant {tenant.tenant_id}: daily {tenant.budget_daily_usd or 'none'} USD, "
         f"monthly {tenant.budget_monthly_usd or 'none'} USD"
     )
-    return _print(args, tenant.public(), text)
+    return print_result(args, tenant.public(), text)

@@ -8,7 +8,6 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler.api_gateway import BaseRouter
 
-from agents.config import get_settings
 from agents.errors import Forbidden, Unauthorized
 from agents.observability import logger
 
@@ -24,6 +23,9 @@ def tenant_of(event: Mapping[str, Any], auth_mode: str | None = None) -> str:
     KEYS the authorizer's ``principalId``, COGNITO the ``TENANT_CLAIM`` claim (403 without
     it), IAM the caller's IAM principal, API_KEY the API Gateway API key id. Nothing a
     caller sends as a header is ever read here."""
+    # lazy: pydantic-settings stays off the cold import (decision 13.200)
+    from agents.config import get_settings
+
     settings = get_settings()
     mode = auth_mode or settings.auth_mode
     context = event.get("requestContext") or {}

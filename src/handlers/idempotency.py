@@ -13,7 +13,6 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import BaseRouter
 
 from agents.api_models import normalize_idempotency_key
-from agents.config import get_settings
 from agents.container import PerContainerMap
 from agents.errors import (
     ConfigurationError,
@@ -99,6 +98,9 @@ def run_once(
     """Run ``operation`` once per (tenant, key); replays return the first result."""
     if key is None:
         return operation()
+    # lazy: pydantic-settings stays off the cold import (decision 13.200)
+    from agents.config import get_settings
+
     settings = get_settings()
     if not settings.idempotency_table:
         raise ConfigurationError("Idempotency-Key is not configured (IDEMPOTENCY_TABLE)")

@@ -8,7 +8,6 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 
-from agents.config import get_settings
 from agents.errors import BadRequest, GatewayError, PayloadTooLarge, UnsupportedMediaType
 from agents.problems import Failure, problem_proxy_response
 
@@ -93,6 +92,9 @@ def _body_problem(event: APIGatewayProxyEvent) -> GatewayError | None:
 def precheck(raw_event: dict[str, Any], request_id: str | None) -> dict[str, Any] | None:
     """The proxy response of a request refused before routing, else None."""
     event = APIGatewayProxyEvent(raw_event)
+    # lazy: pydantic-settings stays off the cold import (decision 13.200)
+    from agents.config import get_settings
+
     limit = get_settings().max_request_bytes
     error: GatewayError | None = None
     body_method = str(raw_event.get("httpMethod", "")).upper() in _BODY_METHODS

@@ -11,7 +11,6 @@ batch in progress is the ``EconomyOldestBatchAgeSeconds`` metric (alarm above 24
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -23,12 +22,7 @@ from agents.records import utc_now
 from agents.types import InvocationStatus
 
 if TYPE_CHECKING:
-    import anthropic
-
-    from agents.config import Settings
-    from agents.economy.queue import EconomyQueue
-    from agents.registry import AgentRegistry
-    from agents.store import InvocationStore
+    from agents.economy.deps import EconomyDeps
     from agents.store.economy import TrackingItem
 
 __all__ = ["CollectReport", "Collector"]
@@ -44,30 +38,19 @@ class CollectReport:
 
 
 class Collector:
-    def __init__(
-        self,
-        *,
-        store: InvocationStore,
-        registry: AgentRegistry,
-        client: Callable[[], anthropic.Anthropic],
-        settings: Settings,
-        queue: EconomyQueue,
-    ) -> None:
-        self.store = store
-        self.client = client
-        self.settings = settings
-        self.queue = queue
+    def __init__(self, deps: EconomyDeps) -> None:
+        self.deps = deps
         self.applier = ResultApplier(
-            store=store,
-            registry=registry,
-            client=client,
-            settings=settings,
-            resubmit=queue.hand_off,
+            store=deps.store,
+            registry=deps.registry,
+            client=deps.client,
+            settings=deps.settings,
+            resubmit=deps.queue.hand_off,
         )
 
     def run_once(self) -> CollectReport:
         report = CollectReport()
-        open_items = self.store.open_tracking()
+        open_items = self.deps.store.open_tracking()
         report.open_batches = len(open_items)
         now = utc_now()
         for item in open_items:
@@ -76,10 +59,10 @@ class Collector:
                 adopted = reconcile(
                     tracking,
                     open_items,
-                    store=self.store,
-                    client=self.client(),
-                    settings=self.settings,
-                    resubmit=self.queue.hand_off,
+                    store=self.deps.store,
+                    client=self.deps.client(),
+                    settings=self.deps.settings,
+                    resubmit=self.deps.queue.hand_off,
                 )
                 if adopted is None:
                     continue
@@ -92,7 +75,7 @@ class Collector:
     def _poll(self, tracking: TrackingItem, report: CollectReport, now: float) -> None:
         batch_id = tracking.anthropic_batch_id
         assert batch_id is not None
-        batches = self.client().messages.batches
+        batches = self.deps.client().messages.batches
         batch = batches.retrieve(batch_id)
         if batch.processing_status != "ended":
             report.oldest_in_progress_s = max(
@@ -105,7 +88,7 @@ class Collector:
             return
         for response in batches.results(batch_id):
             report.outcomes[self.applier.apply(tracking, response)] += 1
-        self.store.set_tracking_state(tracking.id, "collected")
+        self.deps.store.set_tracking_state(tracking.id, "collected")
         report.collected_batches += 1
         logger.info(
             "economy batch collected",
@@ -116,7 +99,7 @@ class Collector:
         """True when no item of the batch is still waiting for its result from it."""
         for invocation_id in tracking.custom_ids:
             try:
-                record = self.store.get(invocation_id, hydrate=False)
+                record = self.deps.store.get(invocation_id, hydrate=False)
             except InvocationNotFound:
                 continue
             if record.economy_submission == tracking.submission and (

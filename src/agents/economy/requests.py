@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any, Final
 
 from agents.errors import EconomyNotSupported
 from agents.model_aliases import resolve_model
-from agents.runner.request import build_system_blocks, build_user_turn, checked_max_tokens
 
 if TYPE_CHECKING:
     from agents.config import Settings
@@ -68,6 +67,9 @@ def build_request(
     definition: AgentDefinition, record: InvocationRecord, settings: Settings
 ) -> BatchRequest:
     """The Message Batch request of ``record`` (raises what ``Runner.run`` would)."""
+    # lazy: the runner stays off the API's cold import (decision 13.200)
+    from agents.runner.request import build_system_blocks, build_user_turn, checked_max_tokens
+
     check_economy(definition)
     input_text = record.input or ""
     params: dict[str, Any] = {

@@ -114,7 +114,7 @@ class ResultApplier:
                 ),
             )
         text = "".join(block.text for block in message.content if block.type == "text")
-        usage = _usage(message.usage)
+        usage = Usage.from_api(message.usage)
         model = str(message.model)
         cost = estimate_cost(model, usage, self.settings) * batch_price_factor()
         stop_reason = message.stop_reason
@@ -173,7 +173,7 @@ class ResultApplier:
             )
             return None
         text = "".join(block.text for block in answer.content if block.type == "text")
-        return text, answer.stop_reason, _usage(answer.usage)
+        return text, answer.stop_reason, Usage.from_api(answer.usage)
 
     # --- failure -----------------------------------------------------------------------
 
@@ -188,15 +188,6 @@ class ResultApplier:
             return "skipped"
         self.store.fail(record.id, info, owner=owner)
         return "failed"
-
-
-def _usage(raw: Any) -> Usage:
-    return Usage(
-        input_tokens=raw.input_tokens or 0,
-        output_tokens=raw.output_tokens or 0,
-        cache_creation_input_tokens=raw.cache_creation_input_tokens or 0,
-        cache_read_input_tokens=raw.cache_read_input_tokens or 0,
-    )
 
 
 def _check(definition: AgentDefinition, text: str, record: InvocationRecord) -> Any:

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from agents.economy.queue import EconomyQueue, QueuedItem
+from agents.economy.queue import QueuedItem
 from agents.economy.requests import BatchRequest, build_request, chunks
 from agents.errors import GatewayError, InvocationNotFound
 from agents.observability import logger
@@ -23,11 +23,7 @@ from agents.store.economy import TrackingItem, tracking_id
 from agents.types import ErrorInfo, InvocationStatus
 
 if TYPE_CHECKING:
-    import anthropic
-
-    from agents.config import Settings
-    from agents.registry import AgentRegistry
-    from agents.store import InvocationStore
+    from agents.economy.deps import EconomyDeps
 
 __all__ = ["SubmitReport", "Submitter"]
 
@@ -48,26 +44,15 @@ class Submitter:
     """One run drains the economy queue and submits what it found."""
 
     def __init__(
-        self,
-        *,
-        store: InvocationStore,
-        registry: AgentRegistry,
-        client: Callable[[], anthropic.Anthropic],
-        settings: Settings,
-        queue: EconomyQueue | None = None,
-        after_create: Callable[[str], None] | None = None,
+        self, deps: EconomyDeps, *, after_create: Callable[[str], None] | None = None
     ) -> None:
-        self.store = store
-        self.registry = registry
-        self.client = client
-        self.settings = settings
-        self.queue = queue or EconomyQueue(settings)
+        self.deps = deps
         #: Called with the new batch id right after the create call (crash tests).
         self.after_create = after_create
 
     def run_once(self, *, limit: int = MAX_RECEIVE_PER_RUN) -> SubmitReport:
         report = SubmitReport()
-        received = self.queue.receive(limit)
+        received = self.deps.queue.receive(limit)
         report.received = len(received)
         if not received:
             return report
@@ -81,12 +66,12 @@ class Submitter:
             else:
                 by_id[request.custom_id] = item
                 requests.append(request)
-        self.queue.delete(handled)
+        self.deps.queue.delete(handled)
         requests.sort(key=lambda r: (str(r.params["model"]), str(r.params["system"])))
         for chunk in chunks(
             requests,
-            max_requests=self.settings.economy_max_requests,
-            max_bytes=self.settings.economy_max_bytes,
+            max_requests=self.deps.settings.economy_max_requests,
+            max_bytes=self.deps.settings.economy_max_bytes,
         ):
             self._submit(chunk, [by_id[r.custom_id] for r in chunk], report)
         return report
@@ -97,7 +82,7 @@ class Submitter:
             report.skipped += 1
             return None
         try:
-            record = self.store.get(item.invocation_id, hydrate=True)
+            record = self.deps.store.get(item.invocation_id, hydrate=True)
         except InvocationNotFound:
             report.skipped += 1
             return None
@@ -110,10 +95,10 @@ class Submitter:
             report.skipped += 1
             return None
         try:
-            definition = self.registry.get(
+            definition = self.deps.registry.get(
                 record.agent, version=record.agent_version, version_id=record.agent_version_id
             )
-            return build_request(definition, record, self.settings)
+            return build_request(definition, record, self.deps.settings)
         except GatewayError as exc:
             if exc.retryable:
                 raise
@@ -123,7 +108,7 @@ class Submitter:
 
     def _fail(self, record: InvocationRecord, exc: GatewayError) -> None:
         info = ErrorInfo.model_validate(exc.to_dict())
-        self.store.fail(record.id, info, owner=None)
+        self.deps.store.fail(record.id, info, owner=None)
 
     def _submit(
         self, chunk: list[BatchRequest], items: list[QueuedItem], report: SubmitReport
@@ -135,22 +120,24 @@ class Submitter:
             custom_ids=[r.custom_id for r in chunk],
             submitted_at=utc_now(),
         )
-        self.store.put_tracking(tracking)
-        reserved = [r for r in chunk if self.store.reserve(r.custom_id, submission) is not None]
+        self.deps.store.put_tracking(tracking)
+        reserved = [
+            r for r in chunk if self.deps.store.reserve(r.custom_id, submission) is not None
+        ]
         # From here the tracking item owns the items: the hand-offs are done.
-        self.queue.delete(items)
+        self.deps.queue.delete(items)
         report.skipped += len(chunk) - len(reserved)
         if not reserved:
-            self.store.set_tracking_state(tracking.id, "void")
+            self.deps.store.set_tracking_state(tracking.id, "void")
             return
-        batch = self.client().messages.batches.create(
+        batch = self.deps.client().messages.batches.create(
             requests=[r.as_json() for r in reserved]  # type: ignore[misc]
         )
         if self.after_create is not None:
             self.after_create(batch.id)
-        self.store.set_tracking_state(tracking.id, "in_progress", anthropic_batch_id=batch.id)
+        self.deps.store.set_tracking_state(tracking.id, "in_progress", anthropic_batch_id=batch.id)
         for request in reserved:
-            self.store.attach_batch(request.custom_id, submission, batch.id)
+            self.deps.store.attach_batch(request.custom_id, submission, batch.id)
         report.submitted += len(reserved)
         report.batches.append(batch.id)
         logger.info(

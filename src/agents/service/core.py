@@ -7,7 +7,6 @@ import json
 import time
 from typing import TYPE_CHECKING, Any
 
-from agents.config import Settings, get_settings
 from agents.errors import ConfigurationError, GatewayError, PayloadTooLarge, ServiceUnavailable
 from agents.names import validate_agent_name
 from agents.observability import logger
@@ -15,6 +14,7 @@ from agents.records import Processing
 from agents.types import ErrorInfo
 
 if TYPE_CHECKING:
+    from agents.config import Settings
     from agents.definitions import AgentDefinition
     from agents.registry import AgentRegistry
     from agents.store import InvocationStore
@@ -44,7 +44,12 @@ class ServiceCore:
 
     @property
     def settings(self) -> Settings:
-        return self._settings if self._settings is not None else get_settings()
+        if self._settings is not None:
+            return self._settings
+        # lazy: pydantic-settings stays off the cold import (decision 13.200)
+        from agents.config import get_settings
+
+        return get_settings()
 
     @property
     def store(self) -> InvocationStore:

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from agents.errors import BudgetExceeded
+from agents.tenants.records import number_attribute
 from agents.tenants.table import TenantsTable, tenants_table
 
 __all__ = ["BudgetExceeded", "check_budget", "record_spend", "seconds_to_reset", "spend_of"]
@@ -40,14 +41,12 @@ def seconds_to_reset(window: str, moment: datetime) -> int:
     return max(1, int((reset - moment).total_seconds() + 0.999))
 
 
-def _number(item: dict[str, Any], name: str) -> float | None:
-    value = item.get(name)
-    return float(value["N"]) if isinstance(value, dict) and "N" in value else None
-
-
 def spend_of(item: dict[str, Any], moment: datetime) -> tuple[float, float]:
     """(today's, this month's) spend in USD on a tenant item."""
-    return (_number(item, _day(moment)) or 0.0, _number(item, _month(moment)) or 0.0)
+    return (
+        number_attribute(item, _day(moment)) or 0.0,
+        number_attribute(item, _month(moment)) or 0.0,
+    )
 
 
 def check_budget(
@@ -60,7 +59,10 @@ def check_budget(
     item = table.raw_tenant_item(tenant)
     if item is None:
         return
-    daily, monthly = _number(item, "budget_daily_usd"), _number(item, "budget_monthly_usd")
+    daily, monthly = (
+        number_attribute(item, "budget_daily_usd"),
+        number_attribute(item, "budget_monthly_usd"),
+    )
     if daily is None and monthly is None:
         return
     moment = now or datetime.now(UTC)

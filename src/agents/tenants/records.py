@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-__all__ = ["KeyRecord", "TenantRecord", "iso", "parse_iso"]
+__all__ = ["KeyRecord", "TenantRecord", "iso", "number_attribute", "parse_iso"]
 
 Status = Literal["active", "disabled"]
 KeyStatus = Literal["active", "revoked"]
@@ -26,12 +26,13 @@ def parse_iso(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
-def _s(item: dict[str, Any], name: str) -> str | None:
+def _string_attribute(item: dict[str, Any], name: str) -> str | None:
     value = item.get(name)
     return str(value["S"]) if isinstance(value, dict) and "S" in value else None
 
 
-def _n(item: dict[str, Any], name: str) -> float | None:
+def number_attribute(item: dict[str, Any], name: str) -> float | None:
+    """The number in a DynamoDB item's attribute ``name`` (None when absent or not a number)."""
     value = item.get(name)
     return float(value["N"]) if isinstance(value, dict) and "N" in value else None
 
@@ -48,15 +49,15 @@ class TenantRecord:
 
     @classmethod
     def from_item(cls, item: dict[str, Any]) -> TenantRecord:
-        status = _s(item, "status")
+        status = _string_attribute(item, "status")
         return cls(
-            tenant_id=_s(item, "id") or "",
-            name=_s(item, "name") or "",
-            plan=_s(item, "plan") or "",
+            tenant_id=_string_attribute(item, "id") or "",
+            name=_string_attribute(item, "name") or "",
+            plan=_string_attribute(item, "plan") or "",
             status="active" if status == "active" else "disabled",
-            created_at=_s(item, "created_at") or "",
-            budget_daily_usd=_n(item, "budget_daily_usd"),
-            budget_monthly_usd=_n(item, "budget_monthly_usd"),
+            created_at=_string_attribute(item, "created_at") or "",
+            budget_daily_usd=number_attribute(item, "budget_daily_usd"),
+            budget_monthly_usd=number_attribute(item, "budget_monthly_usd"),
         )
 
     def to_item(self) -> dict[str, Any]:
@@ -103,13 +104,13 @@ class KeyRecord:
     @classmethod
     def from_item(cls, item: dict[str, Any]) -> KeyRecord:
         return cls(
-            key_id=_s(item, "id") or "",
-            tenant_id=_s(item, "tenant") or "",
-            key_hash=_s(item, "key_hash") or "",
-            status="active" if _s(item, "status") == "active" else "revoked",
-            created_at=_s(item, "created_at") or "",
-            last_used_at=_s(item, "last_used_at"),
-            expires_at=_s(item, "expires_at"),
+            key_id=_string_attribute(item, "id") or "",
+            tenant_id=_string_attribute(item, "tenant") or "",
+            key_hash=_string_attribute(item, "key_hash") or "",
+            status="active" if _string_attribute(item, "status") == "active" else "revoked",
+            created_at=_string_attribute(item, "created_at") or "",
+            last_used_at=_string_attribute(item, "last_used_at"),
+            expires_at=_string_attribute(item, "expires_at"),
         )
 
     def to_item(self) -> dict[str, Any]:

@@ -47,7 +47,7 @@ def agw(
 
 @pytest.fixture
 def slow_model(dev_stack: RunningDevStack) -> Iterator[None]:
-    dev_stack.fake("POST", "/_fake/faults", {"latency_s": 0.4})
+    dev_stack.fake("POST", "/_fake/faults", {"latency_s": 0.25})
     try:
         yield
     finally:

@@ -52,7 +52,7 @@ def emitted_metrics(output: str) -> dict[str, float]:
 
 
 def test_an_empty_index_is_a_sweep_of_nothing(
-    worker_stack: InvocationStack, capsys: pytest.CaptureFixture[str]
+    invocation_tables: InvocationStack, capsys: pytest.CaptureFixture[str]
 ) -> None:
     summary = handler({"source": "aws.scheduler"}, lambda_context())
     assert summary == dict.fromkeys(REPORT_METRICS, 0)
@@ -61,7 +61,7 @@ def test_an_empty_index_is_a_sweep_of_nothing(
 
 
 def test_an_abandoned_inline_run_fails_once_and_a_live_one_is_left_alone(
-    worker_stack: InvocationStack, capsys: pytest.CaptureFixture[str]
+    invocation_tables: InvocationStack, capsys: pytest.CaptureFixture[str]
 ) -> None:
     store = get_store()
     dead, live = queued(store, marker()), queued(store, marker())
@@ -69,7 +69,7 @@ def test_an_abandoned_inline_run_fails_once_and_a_live_one_is_left_alone(
     for record, lease in ((dead, now - 5), (live, now + 600)):
         assert store.claim(record.id, "an-inline-api-run", lease_seconds=600) is not None
         put_due(
-            worker_stack,
+            invocation_tables,
             record.id,
             lease_expires_at=int(lease),
             sweep_shard="due",
@@ -89,7 +89,7 @@ def test_an_abandoned_inline_run_fails_once_and_a_live_one_is_left_alone(
     assert still.status.value == "RUNNING"
     second = handler({"source": "aws.scheduler"}, lambda_context())
     assert second["abandoned"] == 0  # it left the index when it failed
-    dead_letters = [json.loads(b) for b in drain_queue(worker_stack.dlq_url, rounds=2)]
+    dead_letters = [json.loads(b) for b in drain_queue(invocation_tables.dlq_url, rounds=2)]
     assert [m["invocation_id"] for m in dead_letters] == [dead.id]
     assert dead_letters[0]["error_type"] == "abandoned"
-    assert drain_queue(worker_stack.queue_url, rounds=1) == []
+    assert drain_queue(invocation_tables.queue_url, rounds=1) == []

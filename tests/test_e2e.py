@@ -127,6 +127,7 @@ def test_batch_of_twenty_runs_to_completion(dev_stack: RunningDevStack) -> None:
             "SUCCEEDED": 20,
             "FAILED": 0,
             "CANCELLED": 0,
+            "WAITING": 0,
         }
         listed = api.get("/invocations", params={"batch_id": batch["id"], "limit": 50}).json()
     assert sorted(i["id"] for i in listed["items"]) == sorted(

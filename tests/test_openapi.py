@@ -21,6 +21,7 @@ ROUTES = {
     ("get", "/invocations/{invocation_id}"),
     ("get", "/invocations"),
     ("post", "/invocations/{invocation_id}/cancel"),
+    ("post", "/invocations/{invocation_id}/actions"),
     ("get", "/invocations/{invocation_id}/transcript"),
     ("get", "/invocations/{invocation_id}/files/{path}"),
     ("get", "/invocations/{invocation_id}/workspace"),

@@ -553,6 +553,7 @@ def test_batch_records_and_counts(store: InvocationStore) -> None:
         InvocationStatus.SUCCEEDED: 1,
         InvocationStatus.FAILED: 1,
         InvocationStatus.CANCELLED: 1,
+        InvocationStatus.WAITING: 0,
     }
     assert store.get_batch(batch.id, "tenant-a").item_count == 4
     with pytest.raises(BatchNotFound):

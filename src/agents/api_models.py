@@ -21,6 +21,7 @@ from pydantic import (
 
 from agents.contracts import InputContract, OutputContract
 from agents.errors import InvalidIdempotencyKey
+from agents.pending_actions import MAX_PENDING_ACTIONS, ActionDecision
 from agents.records import InvocationMode, InvocationView, Processing
 from agents.types import InvocationStatus
 from agents.workspace.uploads import WORKSPACE_ID_PATTERN
@@ -189,8 +190,24 @@ class InvokeRequest(_Request):
         description="An uploaded workspace (`ws_...` from `POST /workspaces`). "
         "Not together with `files`.",
     )
+    require_approval: list[str] | None = Field(
+        default=None,
+        max_length=32,
+        description="Client tools whose calls wait for approval, on top of the definition's "
+        "`approval` (`all-writes`: every tool that writes). It can only add.",
+    )
 
     _metadata = field_validator("metadata")(check_metadata)
+
+    @field_validator("require_approval")
+    @classmethod
+    def _approval(cls, value: list[str] | None) -> list[str] | None:
+        from agents.approvals import unknown_approval_names
+
+        unknown = unknown_approval_names(value or [])
+        if unknown:
+            raise ValueError(f"not client tools that can wait for approval: {unknown}")
+        return value
 
     @model_validator(mode="after")
     def _one_workspace(self) -> InvokeRequest:
@@ -265,6 +282,7 @@ class StatusCounts(BaseModel):
     SUCCEEDED: int = 0
     FAILED: int = 0
     CANCELLED: int = 0
+    WAITING: int = 0
 
     @property
     def terminal(self) -> int:
@@ -369,3 +387,15 @@ class Problem(BaseModel):
     invocation_id: str | None = None
     request_id: str | None = None
     errors: list[FieldError] | None = None
+
+
+class ActionsRequest(BaseModel):
+    """Body of ``POST /invocations/{id}/actions``: one decision per pending action."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    decisions: list[ActionDecision] = Field(
+        min_length=1,
+        max_length=MAX_PENDING_ACTIONS,
+        description="`{id, decision: approve|deny, message?}` for every pending action.",
+    )

@@ -109,6 +109,12 @@ class Settings(BaseSettings):
     log_input: bool = False
     max_receive_count: int = Field(default=3, ge=1)
     lease_seconds: int = Field(default=960, ge=1)
+    #: Resumable runs (docs/architecture.md, "Resumable runs"): a run ends by these, never by
+    #: one function's timeout.
+    max_run_seconds: int = Field(default=7200, ge=1)
+    approval_timeout_seconds: int = Field(default=86_400, ge=1)
+    handoff_grace_seconds: int = Field(default=60, ge=1)
+    turn_write_margin_ms: int = Field(default=1000, ge=0)
     definition_cache_ttl_seconds: float = Field(default=60.0, ge=0)
     batch_max_items: int = Field(default=500, ge=1)
     worker_concurrency: int = Field(default=10, ge=1)

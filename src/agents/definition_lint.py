@@ -197,6 +197,18 @@ def lint_file(path: Path, settings: Settings) -> LintedFile:
                     "runs list it under tools_unavailable; see docs/tools.md",
                 )
             )
+    from agents.approvals import unknown_approval_names
+
+    for name in unknown_approval_names(definition.approval):
+        item.findings.append(
+            Finding(
+                shown,
+                definition.line_of("approval"),
+                "warning",
+                f"approval: {name} is not a client tool; its calls cannot wait for approval",
+                "name client tools (Write, Edit, ...) or all-writes; see docs/tools.md",
+            )
+        )
     stem = _file_stem(path)
     if stem not in (definition.name, definition.name.replace(":", "-")):
         item.findings.append(

@@ -118,6 +118,31 @@ class NotCancellable(
 ): ...
 
 
+class NotWaiting(
+    Conflict, error_type="not-waiting", title="Invocation is not waiting for a decision"
+):
+    """``POST /invocations/{id}/actions`` on an invocation whose status is not WAITING."""
+
+
+class DecisionsMismatch(
+    GatewayError,
+    error_type="decisions-mismatch",
+    title="The decisions do not match the pending actions",
+    status=422,
+):
+    """Decisions must name every pending action once, and nothing else."""
+
+
+class RunAbandoned(GatewayError, error_type="abandoned", title="Run abandoned", status=500):
+    """(Sweeper) a run's runner died with no checkpoint and no queue message to retry it."""
+
+
+class ApprovalTimeout(
+    GatewayError, error_type="approval-timeout", title="Approval timed out", status=504
+):
+    """(Sweeper) a run stayed WAITING longer than ``APPROVAL_TIMEOUT_SECONDS``."""
+
+
 class RedriveRefused(
     Conflict,
     error_type="redrive-requires-force",

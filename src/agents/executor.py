@@ -45,6 +45,8 @@ class OutcomeStatus(StrEnum):
     RUNNING_ELSEWHERE = "running-elsewhere"  # another runner holds a live lease
     LEASE_LOST = "lease-lost"  # our lease expired and another runner took over (retry)
     NOT_FOUND = "not-found"  # no such invocation
+    HANDED_OFF = "handed-off"  # checkpointed, lease released, continuation sent (ack the message)
+    WAITING = "waiting"  # checkpointed, WAITING for decisions on its pending actions (ack)
 
 
 @dataclass(frozen=True)
@@ -72,8 +74,14 @@ def execute(
     store: InvocationStore | None = None,
     registry: AgentRegistry | None = None,
     runner: Runner | None = None,
+    inline: bool = False,
+    continuation: bool = False,
 ) -> ExecutionOutcome:
-    """Run invocation ``invocation_id`` once, under ``owner``'s lease (see the module docs)."""
+    """Run invocation ``invocation_id`` once, under ``owner``'s lease (see the module docs).
+
+    ``inline``: the API runs it (the claim enters the sweep index); ``continuation``: the next
+    segment of a checkpointed run (not counted in ``attempts``). A tool run resumes from its
+    checkpoint and may end this segment early: ``HANDED_OFF`` or ``WAITING``."""
     from agents.config import get_settings
 
     settings = get_settings()
@@ -92,6 +100,8 @@ def execute(
         invocation_id,
         owner,
         lease_seconds=settings.lease_seconds if lease_seconds is None else lease_seconds,
+        inline=inline,
+        continuation=continuation,
     )
     if record is None:
         return _not_claimed(store, invocation_id)
@@ -107,7 +117,15 @@ def execute(
         metrics.add_metric(name="Invocations", unit=MetricUnit.Count, value=1)
         logger.info("invocation started")
         try:
-            result, definition, tool_run = _run(record, store, registry, runner, deadline)
+            result, definition, tool_run = _run(
+                record, store, registry, runner, deadline, owner=owner, inline=inline
+            )
+            from agents.runner import AgentRunResult
+
+            if isinstance(result, AgentRunResult) and result.paused:
+                from agents.resumable_runs import end_segment
+
+                return end_segment(store, record, owner, result, settings)
         except GatewayError as exc:
             return _failed_attempt(store, record, owner, exc, gives_up=gives_up)
         except Exception as exc:  # noqa: BLE001 - the record must end FAILED, not stuck RUNNING
@@ -126,10 +144,12 @@ def _run(
     registry: AgentRegistry | None,
     runner: Runner | None,
     deadline: Deadline,
+    *,
+    owner: str,
+    inline: bool,
 ) -> tuple[RunResult, AgentDefinition, ToolRunOutcome | None]:
     from agents.config import get_settings
     from agents.tool_runs import (
-        budgets_for,
         check_tenant_budget,
         prepare_tool_run,
         tenant_turn_hooks,
@@ -153,21 +173,20 @@ def _run(
     settings = get_settings()
     setup = prepare_tool_run(record, definition, settings)
     if setup is not None and setup.offers_tools:
-        before_turn, after_turn = tenant_turn_hooks(record.tenant)
-        agent_result = runner.run_agent(
+        from agents.resumable_runs import run_tool_segment
+
+        agent_result = run_tool_segment(
+            record,
             definition,
-            record.input or "",
-            context=record.context,
-            invocation_context=record.invocation_context,
-            max_tokens=record.max_tokens,
+            setup,
+            store=store,
+            runner=runner,
             deadline=deadline,
-            metadata=record.metadata,
-            workspace=setup.workspace,
-            plan=setup.plan,
-            budgets=budgets_for(record, definition, settings),
-            before_turn=before_turn,
-            after_turn=after_turn,
+            owner=owner,
+            inline=inline,
         )
+        if agent_result.paused:
+            return agent_result, definition, None
         outcome = tool_run_outcome(
             agent_result,
             setup,

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from agents.pending_actions import ActionDecision, PendingAction
 from agents.types import ContractResult, ErrorInfo, InvocationStatus, Timings, Usage
 
 if TYPE_CHECKING:
@@ -148,6 +149,13 @@ class InvocationFields(BaseModel):
     #: The Anthropic Message Batch the item was submitted in (economy only).
     economy_batch_id: str | None = None
     metadata: dict[str, str] = Field(default_factory=dict)
+    #: Segments started (a continuation starts a new one; separate from ``attempts``).
+    segments: int = 0
+    #: The last checkpointed turn (None: no checkpoint yet).
+    checkpoint_turn: int | None = None
+    #: The tool calls waiting for a decision (status WAITING only).
+    pending_actions: list[PendingAction] | None = None
+    waiting_since: str | None = None
     created_at: str = ""
     updated_at: str = ""
     started_at: str | None = None
@@ -179,6 +187,17 @@ class InvocationRecord(InvocationFields):
     dlq_claimed_at: float | None = None
     #: The economy submission that holds the item (set before the batch is created).
     economy_submission: str | None = None
+    #: The S3 key of the last checkpoint's manifest (``agents.checkpoints``).
+    checkpoint_ref: str | None = None
+    #: The decisions on ``pending_actions`` that resumed a WAITING run (until it runs them).
+    decisions: list[ActionDecision] | None = None
+    #: The tools this request adds to the definition's ``approval`` list.
+    require_approval: list[str] | None = None
+    #: Epoch seconds of the first claim (``MAX_RUN_SECONDS`` counts from it).
+    run_started_at: float | None = None
+    #: The sparse ``SweepIndex`` keys: set only while the sweeper may have to act.
+    sweep_shard: str | None = None
+    sweep_at: float | None = None
     kind: Literal["invocation"] = KIND_INVOCATION
 
     @classmethod

@@ -15,6 +15,8 @@ class InvocationStatus(StrEnum):
     SUCCEEDED = "SUCCEEDED"
     FAILED = "FAILED"
     CANCELLED = "CANCELLED"
+    #: Paused for a person's decision on ``pending_actions`` (no lease, no message).
+    WAITING = "WAITING"
 
     @property
     def terminal(self) -> bool:

@@ -61,8 +61,9 @@ class MessageResult:
 
     message_id: str
     retry: bool
-    #: An ``OutcomeStatus`` value, or ``poison`` / ``returned-to-dlq`` / ``stale`` / ``error``
-    #: / ``handed-off`` (an economy item, given to the submitter).
+    #: An ``OutcomeStatus`` value (``handed-off`` and ``waiting`` acknowledge the message: the
+    #: run goes on from its checkpoint), or ``poison`` / ``returned-to-dlq`` / ``stale`` /
+    #: ``error`` / ``handed-off`` (also: an economy item, given to the submitter).
     status: str
     invocation_id: str | None = None
     error_type: str | None = None
@@ -154,6 +155,7 @@ def _process(
         return _poison(message, exc, final=final)
 
     returned: DlqMessage | None = None
+    continuation = False
     if isinstance(parsed, DlqMessage):
         if parsed.kind == "poison" or not parsed.invocation_id:
             return _return_to_dlq(message, parsed, final=final)
@@ -168,6 +170,7 @@ def _process(
             return _hand_off(message, invocation_id, settings, final=final)
     else:
         invocation_id = parsed.invocation_id
+        continuation = parsed.continuation
         if parsed.processing is Processing.ECONOMY:
             return _hand_off(message, invocation_id, settings, final=final)
 
@@ -181,6 +184,7 @@ def _process(
         store=store,
         registry=registry,
         runner=runner,
+        continuation=continuation,
     )
     return _decide(message, invocation_id, outcome, returned, store, final=final)
 

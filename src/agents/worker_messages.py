@@ -66,6 +66,9 @@ class InvocationRef(BaseModel):
     invocation_id: str = Field(min_length=3, max_length=128)
     #: ``economy``: hand the item to the economy submitter instead of running it.
     processing: Processing = Processing.STANDARD
+    #: True: the next segment of a checkpointed run (a hand-off, decisions, the sweeper);
+    #: its claim is not counted in ``attempts``.
+    continuation: bool = False
 
     @field_validator("invocation_id")
     @classmethod

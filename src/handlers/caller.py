@@ -72,9 +72,35 @@ def current_request_id(resolver: BaseRouter) -> str | None:
     )
 
 
+def preferences(prefer: str | None) -> dict[str, str | None]:
+    """RFC 7240 ``Prefer``: preference name (lower case) -> its value (None without one).
+    The one parser of the header; parameters after ``;`` are ignored, the first of a
+    repeated preference wins."""
+    found: dict[str, str | None] = {}
+    for part in (prefer or "").split(","):
+        token = part.split(";", 1)[0].strip()
+        if not token:
+            continue
+        name, _, value = token.partition("=")
+        key = name.strip().lower()
+        if key and key not in found:
+            found[key] = value.strip().strip('"') or None if _ else None
+    return found
+
+
 def wants_async(prefer: str | None) -> bool:
     """RFC 7240: ``Prefer: respond-async`` (possibly among other preferences)."""
-    if not prefer:
-        return False
-    tokens = (part.split(";", 1)[0].strip().lower() for part in prefer.split(","))
-    return "respond-async" in tokens
+    return "respond-async" in preferences(prefer)
+
+
+#: ``Prefer: wait`` values above this are treated as this (the API deadline caps it anyway).
+MAX_PREFER_WAIT_S = 3600
+
+
+def preferred_wait(prefer: str | None) -> int | None:
+    """RFC 7240 ``Prefer: wait=N`` (seconds, a non-negative integer); None when absent or
+    not a number (an unusable preference is ignored, as the RFC asks)."""
+    value = preferences(prefer).get("wait")
+    if value is None or not value.isdigit():
+        return None
+    return min(int(value), MAX_PREFER_WAIT_S)

@@ -109,6 +109,7 @@ CALLS: dict[str, tuple[Call, ...]] = {
         Call("sqs:ChangeMessageVisibility", QUEUE, "worker: back off a retryable record"),
         Call("s3:GetObject", WORKSPACE_OBJECTS, "workspaces: load the run's uploaded archive"),
         Call("sqs:SendMessage", ECONOMY_QUEUE, "worker: hand an economy item to the submitter"),
+        Call("sqs:SendMessage", QUEUE, "worker: the continuation of a handed-off run"),
     ),
     "CollectorFunction": (
         *(c._replace(resource=c.resource.format(fn="CollectorFunction")) for c in _PLATFORM),

@@ -74,14 +74,23 @@ _BOTH = {
     "WEB_ALLOWED_DOMAINS",
     "WEB_BLOCKED_DOMAINS",
 }
+#: Resumable runs (issue #15): read by every function that runs an invocation.
+_RESUMABLE = {
+    "MAX_RUN_SECONDS",
+    "APPROVAL_TIMEOUT_SECONDS",
+    "HANDOFF_GRACE_SECONDS",
+    "TURN_WRITE_MARGIN_MS",
+}
 #: Which of config.ENV_VARS each function reads (the rest of ENV_VARS: LOCAL_ONLY).
 NEEDS: dict[str, set[str]] = {
     "ApiFunction": _BOTH
     | {"API_TIMEOUT_MS", "MAX_REQUEST_BYTES", "BATCH_MAX_ITEMS"}
-    | {"AUTH_MODE", "TENANT_CLAIM", "TENANTS_TABLE"},
+    | {"AUTH_MODE", "TENANT_CLAIM", "TENANTS_TABLE"}
+    | _RESUMABLE,
     "WorkerFunction": _BOTH
     | {"MAX_RECEIVE_COUNT", "LEASE_SECONDS", "WORKER_CONCURRENCY", "ECONOMY_QUEUE_URL"}
-    | {"TENANTS_TABLE"},
+    | {"TENANTS_TABLE"}
+    | _RESUMABLE,
     "CollectorFunction": _BOTH
     | {
         "MAX_RECEIVE_COUNT",
@@ -485,9 +494,25 @@ def test_invocations_table_matches_the_store() -> None:
             {"AttributeName": "batch_id", "KeyType": "HASH"},
             {"AttributeName": "created_at", "KeyType": "RANGE"},
         ],
+        "SweepIndex": [
+            {"AttributeName": "sweep_shard", "KeyType": "HASH"},
+            {"AttributeName": "sweep_at", "KeyType": "RANGE"},
+        ],
+    }
+    sweep = {i["IndexName"]: i for i in props["GlobalSecondaryIndexes"]}["SweepIndex"]
+    assert sweep["Projection"] == {
+        "ProjectionType": "INCLUDE",
+        "NonKeyAttributes": ["status", "lease_expires_at", "checkpoint_turn", "mode", "tenant"],
     }
     types = {a["AttributeName"]: a["AttributeType"] for a in props["AttributeDefinitions"]}
-    assert types == {"id": "S", "tenant": "S", "batch_id": "S", "created_at": "S"}
+    assert types == {
+        "id": "S",
+        "tenant": "S",
+        "batch_id": "S",
+        "created_at": "S",
+        "sweep_shard": "S",
+        "sweep_at": "N",
+    }
     assert props["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
     assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
     assert props["SSESpecification"] == {"SSEEnabled": True}

@@ -111,6 +111,15 @@ def build_fields(
             str(exc), line=key_lines.get("tools"), hint="tools: Read, Grep, Glob"
         ) from None
 
+    try:
+        fields["approval"] = split_tools(data.get("approval"))
+    except ValueError:
+        raise state.error(
+            "approval must be a list of tool names or all-writes",
+            line=key_lines.get("approval"),
+            hint="approval: [Write, Edit]  or  approval: all-writes",
+        ) from None
+
     extra_source = {k: v for k, v in data.items() if k not in KNOWN_FIELDS}
     fields["last_updated"] = _last_updated(data.get("last_updated"), state, key_lines, extra_source)
 

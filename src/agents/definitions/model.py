@@ -22,6 +22,7 @@ KNOWN_FIELDS = frozenset(
         "last_updated",
         "output_schema",
         "input_schema",
+        "approval",
     }
 )
 
@@ -66,6 +67,8 @@ class AgentDefinition(BaseModel):
     model: str | None = None
     version: str | None = None
     tools: list[str] = Field(default_factory=list)
+    #: Tools whose calls wait for a person's decision (``all-writes``: every writing tool).
+    approval: list[str] = Field(default_factory=list)
     color: str | None = None
     last_updated: dt.date | None = None
     output_contract: OutputContract | None = None

@@ -1,6 +1,10 @@
 """The tool loop: one streamed call per turn, client tool calls answered, ``pause_turn``
 continued, the budgets (turns, tool calls, cost, the deadline) ending the run cleanly, and the
-output contract checked on the final answer (``docs/runner.md``, "The tool loop")."""
+output contract checked on the final answer (``docs/runner.md``, "The tool loop").
+
+With :class:`~agents.runner.run_state.RunControls` the loop is resumable: it checkpoints after
+every finished turn, resumes from a checkpoint, hands off before a turn that would not fit,
+and pauses for approval (``docs/runner.md``, "Resumable runs")."""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from agents.crash_points import crash_point
 from agents.errors import DeadlineExceeded, GatewayError
 from agents.observability import logger
 from agents.pricing import estimate_cost
@@ -17,11 +22,19 @@ from agents.runner.agent_results import BUDGET_STOP_REASONS, AgentRunResult, Run
 from agents.runner.client_tools import (
     ClientToolbox,
     ToolPlanLike,
-    run_tool_calls,
     workspace_toolbox,
 )
+from agents.runner.loop_state import ResumableLoopState
 from agents.runner.model_runner import INCOMPLETE_STOP_REASONS
 from agents.runner.request import build_system_blocks, build_user_turn, checked_max_tokens
+from agents.runner.run_state import (
+    APPROVAL,
+    HAND_OFF,
+    MAX_RUN_STOP,
+    PAUSE_REASONS,
+    RunControls,
+    expected_turn_seconds,
+)
 from agents.runner.time_budget import MIN_ATTEMPT_S, AttemptGuard
 from agents.types import ContractResult, Timings, Usage
 
@@ -58,7 +71,7 @@ def _text(content: list[dict[str, Any]]) -> str:
     return "".join(block.get("text", "") for block in content if block.get("type") == "text")
 
 
-class AgentLoop:
+class AgentLoop(ResumableLoopState):
     """One tool-loop run (build it, then :meth:`run` once)."""
 
     def __init__(
@@ -72,6 +85,7 @@ class AgentLoop:
         before_turn: Callable[[int], None] | None = None,
         after_turn: Callable[[TurnRecord, float], None] | None = None,
         toolbox: ClientToolbox | None = None,
+        controls: RunControls | None = None,
     ) -> None:
         self.runner = runner
         self.definition = definition
@@ -87,6 +101,7 @@ class AgentLoop:
         self.counts: dict[str, int] = {}
         self.transcript: list[TurnRecord] = []
         self.client_calls = 0
+        self.init_state(controls or RunControls())
 
     def run(
         self,
@@ -124,16 +139,30 @@ class AgentLoop:
         if self.plan.betas:
             base["betas"] = list(self.plan.betas)
         budget = deadline.minus_ms(settings.deadline_margin_ms)
-        if budget.remaining_s() < MIN_ATTEMPT_S:
+        resume = self.controls.resume
+        if budget.remaining_s() < MIN_ATTEMPT_S and not self.controls.can_hand_off:
             raise DeadlineExceeded(
                 f"not enough time left to call the model ({deadline.remaining_ms()} ms left, "
                 f"{settings.deadline_margin_ms} ms kept for the writes that follow)"
             )
-        messages: list[dict[str, Any]] = [
-            {"role": "user", "content": [{"type": "text", "text": user_turn}]}
-        ]
-        output, stop_reason, first_token_ms = self._loop(base, messages, budget)
-        contract = self.runner.check_contract(definition, output, input_text, invocation_context)
+        if resume is not None:
+            self._restore(resume)
+        else:
+            self.messages = [{"role": "user", "content": [{"type": "text", "text": user_turn}]}]
+        messages = self.messages
+        stop_reason: str | None
+        if resume is not None and resume.final_stop is not None:
+            output, stop_reason = resume.output, resume.final_stop
+        elif budget.remaining_s() < MIN_ATTEMPT_S:
+            output, stop_reason = self.output, HAND_OFF
+        else:
+            output, stop_reason = self._loop(base, messages, budget)
+        first_token_ms = self.first_token_ms
+        contract = None
+        if stop_reason not in PAUSE_REASONS:
+            contract = self.runner.check_contract(
+                definition, output, input_text, invocation_context
+            )
         repaired = False
         if contract is not None and not contract.valid and stop_reason == "end_turn":
             repair = self._repair(base, messages, contract, budget)
@@ -144,6 +173,7 @@ class AgentLoop:
                     definition, output, input_text, invocation_context
                 )
         cost = estimate_cost(self.model, self.usage, settings)
+        earlier_attempts, earlier_calls, earlier_ids = self.earlier
         result = AgentRunResult(
             output=output,
             model=self.model,
@@ -152,18 +182,20 @@ class AgentLoop:
             contract=contract,
             usage=self.usage,
             cost_usd=cost,
-            attempts=sum(guard.attempts for guard in self.guards),
-            model_calls=sum(1 for guard in self.guards if guard.attempts),
+            attempts=earlier_attempts + sum(guard.attempts for guard in self.guards),
+            model_calls=earlier_calls + sum(1 for guard in self.guards if guard.attempts),
             repaired=repaired,
             timings=Timings(
                 time_to_first_token_ms=first_token_ms,
                 total_ms=round((time.monotonic() - started) * 1000, 1),
             ),
-            request_ids=[rid for guard in self.guards for rid in guard.request_ids],
+            request_ids=earlier_ids + [rid for guard in self.guards for rid in guard.request_ids],
             turns=len(self.transcript),
             tool_calls=dict(self.counts),
             tools_unavailable=list(self.plan.unavailable),
             transcript=self.transcript,
+            paused=stop_reason if stop_reason in PAUSE_REASONS else None,
+            pending=self.pending,
         )
         logger.info(
             "agent loop finished",
@@ -185,23 +217,35 @@ class AgentLoop:
 
     def _loop(
         self, base: dict[str, Any], messages: list[dict[str, Any]], budget: Deadline
-    ) -> tuple[str, str | None, float | None]:
-        """Turns until a final answer or a budget: (output so far, stop reason, first token)."""
-        output, first_token_ms = "", None
+    ) -> tuple[str, str | None]:
+        """Turns until a final answer, a budget or a pause: (output so far, stop reason)."""
         while True:
+            if self.open_turn is not None:
+                calls, record = self.open_turn
+                if self._waits(calls, record):
+                    return self.output, APPROVAL
+                self.open_turn = None
+                messages.append({"role": "user", "content": self._answer(calls, record, budget)})
+                self._finish_turn(record)
+                continue
             turn = len(self.transcript) + 1
             halt = self._budget_stop(turn, budget)
             if halt is not None:
-                return output, halt, first_token_ms
+                return self.output, halt
+            started = time.monotonic()
+            crash_point("before-model-call", turn)
             try:
                 outcome = self._call(base, messages, budget)
             except DeadlineExceeded:
+                if self.controls.can_hand_off:
+                    return self.output, HAND_OFF
                 if turn == 1:
                     raise
-                return output, "deadline", first_token_ms
-            if first_token_ms is None:
-                first_token_ms = outcome.first_token_ms
-            output = _text(outcome.content) or output
+                return self.output, "deadline"
+            crash_point("after-model-answer", turn)
+            if self.first_token_ms is None:
+                self.first_token_ms = outcome.first_token_ms
+            self.output = _text(outcome.content) or self.output
             record = TurnRecord(
                 turn=turn,
                 assistant=outcome.content,
@@ -217,15 +261,21 @@ class AgentLoop:
             if stop == "tool_use" and calls:
                 limit = self.budgets.max_tool_calls
                 if limit is not None and self.client_calls + len(calls) > limit:
-                    self._finish_turn(record)
-                    return output, "max_tool_calls", first_token_ms
+                    self._finish_turn(record, final_stop="max_tool_calls")
+                    return self.output, "max_tool_calls"
+                if self._waits(calls, record):
+                    return self.output, APPROVAL
                 messages.append({"role": "user", "content": self._answer(calls, record, budget)})
-            self._finish_turn(record)
-            if stop not in _CONTINUE or (stop == "tool_use" and not calls):
-                return output, stop, first_token_ms
+                crash_point("after-tool-results", turn)
+            final = None if stop in _CONTINUE and not (stop == "tool_use" and not calls) else stop
+            self.turn_seconds.append(round(time.monotonic() - started, 3))
+            self._finish_turn(record, final_stop=final)
+            if final is not None or stop not in _CONTINUE:
+                return self.output, stop
 
     def _budget_stop(self, turn: int, budget: Deadline) -> str | None:
-        """The budget that forbids model call ``turn`` (a tenant cap raises before turn 1)."""
+        """The budget that forbids model call ``turn`` (a tenant cap raises before turn 1),
+        or a hand-off when one more turn would not fit in this segment."""
         if turn == 1:
             if self.before_turn is not None:
                 self.before_turn(turn)
@@ -235,8 +285,15 @@ class AgentLoop:
         cap = self.budgets.max_cost_usd
         if cap is not None and estimate_cost(self.model, self.usage, self.settings) >= cap:
             return "max_cost"
+        controls = self.controls
+        if controls.run_ends_at is not None and time.time() >= controls.run_ends_at:
+            return MAX_RUN_STOP
+        if controls.can_hand_off and self.segment_turns >= 1:
+            needed = expected_turn_seconds(self.turn_seconds) + controls.write_margin_ms / 1000
+            if budget.remaining_s() < max(needed, MIN_ATTEMPT_S):
+                return HAND_OFF
         if budget.remaining_s() < MIN_ATTEMPT_S:
-            return "deadline"
+            return HAND_OFF if controls.can_hand_off else "deadline"
         if self.before_turn is not None:
             try:
                 self.before_turn(turn)
@@ -261,7 +318,7 @@ class AgentLoop:
         self, calls: list[dict[str, Any]], record: TurnRecord, budget: Deadline
     ) -> list[dict[str, Any]]:
         """Run the turn's client calls; their ``tool_result`` blocks, in the calls' order."""
-        results = run_tool_calls(self.toolbox, calls, timeout_s=budget.remaining_s())
+        results = self._results(calls, budget)
         self.client_calls += len(calls)
         answers: list[dict[str, Any]] = []
         for call, result in zip(calls, results, strict=True):
@@ -288,10 +345,12 @@ class AgentLoop:
     def _count(self, name: str) -> None:
         self.counts[name] = self.counts.get(name, 0) + 1
 
-    def _finish_turn(self, record: TurnRecord) -> None:
+    def _finish_turn(self, record: TurnRecord, *, final_stop: str | None = None) -> None:
         self.transcript.append(record)
+        self.segment_turns += 1
         if self.after_turn is not None:
             self.after_turn(record, estimate_cost(self.model, record.usage, self.settings))
+        self._checkpoint(final_stop=final_stop)
 
     def _repair(
         self,

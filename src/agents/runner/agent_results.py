@@ -12,7 +12,9 @@ from agents.types import Usage
 __all__ = ["BUDGET_STOP_REASONS", "AgentRunResult", "RunBudgets", "TurnRecord"]
 
 #: Stop reasons of a run a budget ended (its work so far is kept).
-BUDGET_STOP_REASONS = frozenset({"max_turns", "max_tool_calls", "max_cost", "deadline"})
+BUDGET_STOP_REASONS = frozenset(
+    {"max_turns", "max_tool_calls", "max_cost", "deadline", "max_run_seconds"}
+)
 
 
 class RunBudgets(BaseModel):
@@ -45,3 +47,7 @@ class AgentRunResult(RunResult):
     tool_calls: dict[str, int] = Field(default_factory=dict)
     tools_unavailable: list[str] = Field(default_factory=list)
     transcript: list[TurnRecord] = Field(default_factory=list)
+    #: ``hand-off`` / ``approval`` (``agents.runner.run_state``): the run did not finish here.
+    paused: str | None = None
+    #: With ``paused = "approval"``: the ``tool_use`` blocks waiting for a decision.
+    pending: list[dict[str, Any]] = Field(default_factory=list)

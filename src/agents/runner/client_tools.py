@@ -19,6 +19,7 @@ __all__ = [
     "ClientToolbox",
     "ToolCallResult",
     "ToolPlanLike",
+    "replay_tool_session",
     "run_tool_calls",
     "workspace_toolbox",
 ]
@@ -130,3 +131,28 @@ def run_tool_calls(
         else ToolCallResult("<tool_use_error>not run</tool_use_error>", True)
         for found in results
     ]
+
+
+def replay_tool_session(toolbox: ClientToolbox, transcript: Sequence[Mapping[str, Any]]) -> None:
+    """A resumed run's toolbox learns what its earlier turns read and wrote (Edit and Write
+    of an existing file need a Read in the same session; decision 15.9)."""
+    if not isinstance(toolbox, _WorkspaceToolbox) or toolbox._workspace is None:
+        return
+    from agents.errors import GatewayError
+    from agents.tools.base import ToolInputError
+    from agents.tools.paths import resolve_file
+
+    for turn in transcript:
+        for call in turn.get("tool_calls") or []:
+            name, tool_input = call.get("name"), call.get("input") or {}
+            raw = tool_input.get("file_path") if isinstance(tool_input, Mapping) else None
+            if call.get("is_error") or not isinstance(raw, str):
+                continue
+            try:
+                path = resolve_file(toolbox._workspace, raw)
+            except (ToolInputError, GatewayError, ValueError):
+                continue
+            if name in WRITE_TOOLS:
+                toolbox._session.mark_written(path)
+            elif name == "Read":
+                toolbox._session.mark_read(path)

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from agents.definitions import AgentDefinition
     from agents.runner.agent_results import AgentRunResult, RunBudgets, TurnRecord
     from agents.runner.client_tools import ClientToolbox, ToolPlanLike
+    from agents.runner.run_state import RunControls
 
 __all__ = ["INCOMPLETE_STOP_REASONS", "RunResult", "Runner", "get_runner"]
 
@@ -215,9 +216,10 @@ class Runner:
         before_turn: Callable[[int], None] | None = None,
         after_turn: Callable[[TurnRecord, float], None] | None = None,
         toolbox: ClientToolbox | None = None,
+        controls: RunControls | None = None,
     ) -> AgentRunResult:
         """Run ``definition`` as a tool loop over ``workspace`` with ``plan``'s tools
-        (:func:`agents.runner.agent_loop.run_agent_loop`)."""
+        (:class:`agents.runner.agent_loop.AgentLoop`; ``controls`` make it resumable)."""
         from agents.runner.agent_loop import AgentLoop
 
         loop = AgentLoop(
@@ -229,6 +231,7 @@ class Runner:
             before_turn=before_turn,
             after_turn=after_turn,
             toolbox=toolbox,
+            controls=controls,
         )
         return loop.run(
             input_text,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from agents.container import per_container
+from agents.service.actions import ActionUseCases
 from agents.service.agent_catalog import AgentCatalog
 from agents.service.batches import BatchUseCases
 from agents.service.invocations import InvocationUseCases
@@ -10,7 +11,7 @@ from agents.service.invocations import InvocationUseCases
 __all__ = ["GatewayService", "get_service"]
 
 
-class GatewayService(InvocationUseCases, BatchUseCases, AgentCatalog):
+class GatewayService(InvocationUseCases, ActionUseCases, BatchUseCases, AgentCatalog):
     """The API's operations. Dependencies default to the container's singletons."""
 
 

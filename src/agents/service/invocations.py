@@ -8,7 +8,7 @@ returned (:attr:`InvokeResult.failure`), so the answer carries the invocation's 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
@@ -48,13 +48,16 @@ SYNC_LEASE_EXTRA_S = 5.0
 class InvokeResult:
     """What ``POST /agents/{name}/invocations`` did.
 
-    ``accepted``: queued (202). ``failure``: the run ended FAILED (or could not finish);
-    ``invocation`` is then the record as it stands.
+    ``accepted``: queued, or an inline run that handed off to the queue or waits for
+    approval (202 with ``Location``). ``failure``: the run ended FAILED (or could not finish);
+    ``invocation`` is then the record as it stands. ``wait_applied``: the seconds of a
+    ``Prefer: wait`` the run honoured (``Preference-Applied``).
     """
 
     invocation: InvocationView
     accepted: bool = False
     failure: Failure | None = None
+    wait_applied: int | None = None
 
 
 class InvocationUseCases(ServiceCore):
@@ -71,8 +74,13 @@ class InvocationUseCases(ServiceCore):
         remaining_ms: int | None = None,
         received_epoch_ms: int | None = None,
         owner: str | None = None,
+        prefer_wait_s: float | None = None,
     ) -> InvokeResult:
-        """Run ``agent`` inline (sync) or queue it (async). See the module docs."""
+        """Run ``agent`` inline (sync) or queue it (async). See the module docs.
+
+        A sync tool run runs inline for at most ``prefer_wait_s`` (``Prefer: wait``; default
+        and cap: the API deadline); one that cannot finish in time hands off to the queue
+        and answers 202. A run without tools ignores ``prefer_wait_s`` (decision 15.31)."""
         definition = self._load(agent, request.version)
         self._preflight(definition, request.input, request.context, request.max_tokens)
         from agents.tool_runs import check_tenant_budget
@@ -103,6 +111,7 @@ class InvocationUseCases(ServiceCore):
             idempotency_key=idempotency_key,
             agent_version=request.version,
             agent_version_id=pinned_version_id(definition),
+            require_approval=request.require_approval,
         )
         stored, created = self.store.create_or_get(record)
         if not created and (stored.agent != record.agent or stored.mode is not mode):
@@ -115,7 +124,21 @@ class InvocationUseCases(ServiceCore):
         if asynchronous:
             return self._queue_one(stored, created=created, keyed=idempotency_key is not None)
         deadline = self.api_deadline(remaining_ms=remaining_ms, received_epoch_ms=received_epoch_ms)
-        return self._run_inline(stored, deadline, owner or f"api:{stored.id}")
+        tool_run = bool(definition.tools) or request.files is not None or request.workspace
+        wait_applied = None
+        if tool_run and prefer_wait_s is not None:
+            from agents.runner import Deadline
+
+            wait_applied = int(prefer_wait_s)
+            if prefer_wait_s < deadline.remaining_s():
+                wait_ms = prefer_wait_s * 1000 - API_RESPONSE_MARGIN_MS
+                deadline = Deadline.after_ms(max(0.0, wait_ms))
+        result = self._run_inline(
+            stored, deadline, owner or f"api:{stored.id}", tool_run=bool(tool_run)
+        )
+        if wait_applied is not None:
+            return replace(result, wait_applied=wait_applied)
+        return result
 
     def api_deadline(
         self,
@@ -214,9 +237,14 @@ class InvocationUseCases(ServiceCore):
                 )
         return InvokeResult(invocation=public_view(record), accepted=True)
 
-    def _run_inline(self, record: InvocationRecord, deadline: Deadline, owner: str) -> InvokeResult:
+    def _run_inline(
+        self, record: InvocationRecord, deadline: Deadline, owner: str, *, tool_run: bool = False
+    ) -> InvokeResult:
         if record.status.terminal:
             return self._result_of(self.store.hydrate(record))
+        if record.status is InvocationStatus.WAITING:
+            # A keyed retry of a run that waits for approval: nothing to run now.
+            return InvokeResult(invocation=public_view(record), accepted=True)
         from agents.executor import execute
 
         outcome = execute(
@@ -226,6 +254,9 @@ class InvocationUseCases(ServiceCore):
             final_attempt=True,
             retry_on_transient=False,
             lease_seconds=max(deadline.remaining_s(), 0.0) + SYNC_LEASE_EXTRA_S,
+            inline=True,
+            # A tool run claims even with little time: it hands off instead of failing.
+            min_start_seconds=0.0 if tool_run else None,
         )
         return self._outcome_result(record, outcome)
 
@@ -235,6 +266,8 @@ class InvocationUseCases(ServiceCore):
         current = outcome.record or record
         if outcome.status is OutcomeStatus.SUCCEEDED:
             return InvokeResult(invocation=public_view(current))
+        if outcome.status in {OutcomeStatus.HANDED_OFF, OutcomeStatus.WAITING}:
+            return InvokeResult(invocation=public_view(current), accepted=True)
         if outcome.status is OutcomeStatus.FAILED:
             failure = (
                 Failure.from_exception(outcome.exception)

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Final
+
 from agents.records import KIND_INVOCATION, iso_ms
 from agents.store.expressions import ExpressionBuilder
 from agents.types import InvocationStatus
+
+#: The one partition of the sparse ``SweepIndex`` (decision 15.20).
+SWEEP_SHARD: Final = "due"
+#: Present only while the sweeper may have to act on the record.
+SWEEP_ATTRIBUTES: Final = ("sweep_shard", "sweep_at")
 
 
 def is_invocation(expr: ExpressionBuilder) -> str:
@@ -53,3 +60,13 @@ def is_queued_or_held_by(expr: ExpressionBuilder, owner: str | None) -> str:
         f"({allowed} OR ({status} = {expr.value('running', InvocationStatus.RUNNING)}"
         f" AND {expr.attribute('lease_owner')} = {expr.value('owner', owner)}))"
     )
+
+
+def mark_run_start(expr: ExpressionBuilder, now: float) -> None:
+    """Updates: ``run_started_at`` (``MAX_RUN_SECONDS`` counts from it) and ``segments`` (1),
+    both only the first time a run starts."""
+    for name, value in (("run_started_at", now), ("segments", 1)):
+        attribute = expr.attribute(name)
+        expr.set_clause(
+            f"{attribute} = if_not_exists({attribute}, {expr.value('first_' + name, value)})"
+        )

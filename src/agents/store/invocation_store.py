@@ -8,12 +8,12 @@ from agents.container import per_container
 from agents.records import InvocationRecord
 from agents.store.batches import BatchRecords
 from agents.store.economy import EconomyRecords
-from agents.store.lifecycle import LifecycleTransitions
 from agents.store.listing import query_invocations, tenant_listing
+from agents.store.run_transitions import ResumableTransitions
 from agents.types import InvocationStatus
 
 
-class InvocationStore(LifecycleTransitions, BatchRecords, EconomyRecords):
+class InvocationStore(ResumableTransitions, BatchRecords, EconomyRecords):
     """Invocation and batch records in one DynamoDB table; large payloads in S3."""
 
     def list(

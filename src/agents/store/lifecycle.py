@@ -7,6 +7,13 @@
       |  +---release----+  +--fail--> FAILED --requeue_failed--> QUEUED
       +--cancel--> CANCELLED
       +--fail----> FAILED
+
+    RUNNING --hand_off--> RUNNING (no owner, lease expired; a continuation claims it)
+    RUNNING --wait_for_approval--> WAITING --decide_actions--> QUEUED
+    RUNNING (lease expired) / WAITING (timed out) --sweeper: fail_swept--> FAILED
+
+The resumable-run transitions (checkpoint, hand-off, WAITING, the sweeper's) live in
+``agents.store.run_transitions``.
 """
 
 from __future__ import annotations
@@ -27,10 +34,13 @@ from agents.records import (
     utc_now,
 )
 from agents.store.conditions import (
+    SWEEP_ATTRIBUTES,
+    SWEEP_SHARD,
     is_claimable,
     is_held_by,
     is_invocation,
     is_queued_or_held_by,
+    mark_run_start,
     set_running,
 )
 from agents.store.expressions import ExpressionBuilder
@@ -83,12 +93,21 @@ class LifecycleTransitions(StoreTable):
         return existing, False
 
     def claim(
-        self, invocation_id: str, owner: str, *, lease_seconds: float, now: float | None = None
+        self,
+        invocation_id: str,
+        owner: str,
+        *,
+        lease_seconds: float,
+        now: float | None = None,
+        inline: bool = False,
+        continuation: bool = False,
     ) -> InvocationRecord | None:
         """QUEUED -> RUNNING under ``owner``, or take over a RUNNING record whose lease expired.
 
-        Increments ``attempts``. Returns the claimed record (not hydrated), or None when the
-        record is not claimable (missing, terminal, or RUNNING under a live lease).
+        Increments ``attempts`` (not for a ``continuation``: a new segment is no retry).
+        Returns the claimed record (not hydrated), or None when the record is not claimable
+        (missing, terminal, WAITING, or RUNNING under a live lease). An ``inline`` (API) claim
+        puts the record in the sweep index until its lease ends; a queue-driven one takes it out.
         """
         if not is_valid_id(invocation_id):
             return None
@@ -96,10 +115,16 @@ class LifecycleTransitions(StoreTable):
         expr = ExpressionBuilder()
         set_running(expr, owner, lease_seconds=lease_seconds, now=now)
         attempts = expr.attribute("attempts")
+        step = 0 if continuation else 1
         expr.set_clause(
             f"{attempts} = if_not_exists({attempts}, {expr.value('zero', 0)})"
-            f" + {expr.value('one', 1)}"
+            f" + {expr.value('one', step)}"
         )
+        mark_run_start(expr, now)
+        if inline:
+            expr.set("sweep_shard", SWEEP_SHARD).set("sweep_at", now + lease_seconds)
+        else:
+            expr.remove("sweep_shard", "sweep_at")
         condition = f"{is_invocation(expr)} AND {is_claimable(expr, now)}"
         item = self._update(invocation_id, expr, condition)
         return None if item is None else from_item(item)
@@ -154,7 +179,7 @@ class LifecycleTransitions(StoreTable):
             expr.set(name, value)
         expr.set("finished_at", iso_ms(now))
         expr.set("updated_at", iso_ms(now))
-        expr.remove("lease_owner", "lease_expires_at", "error")
+        expr.remove("lease_owner", "lease_expires_at", "error", *SWEEP_ATTRIBUTES)
         item = self._update(invocation_id, expr, is_held_by(expr, owner))
         if item is None:
             raise _lease_lost(invocation_id)
@@ -187,7 +212,7 @@ class LifecycleTransitions(StoreTable):
         expr.set("updated_at", iso_ms(now))
         expr.set("dlq_sent", False)
         expr.set("dlq_claimed_at", now)
-        expr.remove("lease_owner", "lease_expires_at")
+        expr.remove("lease_owner", "lease_expires_at", *SWEEP_ATTRIBUTES)
         allowed = is_queued_or_held_by(expr, owner)
         item = self._update(invocation_id, expr, f"{is_invocation(expr)} AND {allowed}")
         if item is None:
@@ -245,7 +270,7 @@ class LifecycleTransitions(StoreTable):
         expr.set("status", InvocationStatus.QUEUED)
         expr.set("last_error", error)
         expr.set("updated_at", iso_ms(now))
-        expr.remove("lease_owner", "lease_expires_at")
+        expr.remove("lease_owner", "lease_expires_at", *SWEEP_ATTRIBUTES)
         item = self._update(invocation_id, expr, is_held_by(expr, owner))
         if item is None:
             raise _lease_lost(invocation_id)
@@ -264,6 +289,7 @@ class LifecycleTransitions(StoreTable):
         expr.set("status", InvocationStatus.CANCELLED)
         expr.set("finished_at", iso_ms(now))
         expr.set("updated_at", iso_ms(now))
+        expr.remove(*SWEEP_ATTRIBUTES)
         condition = (
             f"{is_invocation(expr)} AND {expr.attribute('tenant')} = {expr.value('tenant', tenant)}"
             f" AND {expr.attribute('status')} = {expr.value('queued', InvocationStatus.QUEUED)}"
@@ -338,6 +364,7 @@ class LifecycleTransitions(StoreTable):
             stored = stored.model_copy(update={"expires_at": self._expires_at(utc_now())})
         stored = self.payloads.offload_new(stored)
         item = to_item(stored)
+        item.pop("segments", None)  # absent until the first claim starts segment 1
         size = item_size(item)
         if size > MAX_ITEM_BYTES:
             raise PayloadTooLarge(

@@ -9,13 +9,19 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Header, Path, Query
 from pydantic import BaseModel, Field
 
-from agents.api_models import InvocationList, InvocationView, InvokeRequest, Transcript
+from agents.api_models import (
+    ActionsRequest,
+    InvocationList,
+    InvocationView,
+    InvokeRequest,
+    Transcript,
+)
 from agents.config import get_settings
 from agents.problems import retry_headers
 from agents.service import InvokeResult, get_service
 from agents.types import InvocationStatus
 from handlers.api_results import JSON, ApiResult, problem_of
-from handlers.caller import current_request_id, current_tenant, wants_async
+from handlers.caller import current_request_id, current_tenant, preferred_wait, wants_async
 from handlers.idempotency import answer_once
 from handlers.routes import new_router, route_responses
 
@@ -34,12 +40,16 @@ def _invoke_result(result: InvokeResult, *, async_preferred: bool) -> ApiResult:
             problem=True,
         )
     body = view.model_dump(mode="json")
+    applied = [] if result.wait_applied is None else [f"wait={result.wait_applied}"]
     if result.accepted:
         headers = {"Location": f"/invocations/{view.id}"}
         if async_preferred:
-            headers["Preference-Applied"] = "respond-async"
+            applied.insert(0, "respond-async")
+        if applied:
+            headers["Preference-Applied"] = ", ".join(applied)
         return ApiResult(202, body, headers, ref_kind="invocation", ref_id=view.id)
-    return ApiResult(200, body, ref_kind="invocation", ref_id=view.id)
+    headers = {"Preference-Applied": ", ".join(applied)} if applied else {}
+    return ApiResult(200, body, headers, ref_kind="invocation", ref_id=view.id)
 
 
 @router.post(
@@ -47,13 +57,17 @@ def _invoke_result(result: InvokeResult, *, async_preferred: bool) -> ApiResult:
     summary="Run an agent",
     description="Sync by default (200 with the finished invocation, or a problem with its "
     "`invocation_id`: 502 model errors, 504 deadline). `Prefer: respond-async` or "
-    '`"mode": "async"` queues it: 202 with `Location: /invocations/{id}`.',
+    '`"mode": "async"` queues it: 202 with `Location: /invocations/{id}`. A tool run runs '
+    "inline for at most `Prefer: wait=N` seconds (default and cap: the API deadline); one "
+    "that cannot finish by then goes on on the queue: 202 with `Location` and the state so "
+    "far (also for a run that waits for approval).",
     tags=["invocations"],
     responses=route_responses(
         {
             200: "The invocation ran and SUCCEEDED.",
             202: {
-                "description": "Queued (`Location` names the invocation).",
+                "description": "Queued, handed off to the queue, or WAITING "
+                "(`Location` names the invocation).",
                 "content": {JSON: {"model": InvocationView}},
             },
         },
@@ -69,7 +83,11 @@ def invoke_agent(
     name: Annotated[str, Path(description="The agent's name.")],
     body: InvokeRequest,
     prefer: Annotated[
-        str | None, Header(alias="Prefer", description="`respond-async` queues the run.")
+        str | None,
+        Header(
+            alias="Prefer",
+            description="`respond-async` queues the run; `wait=N` bounds a tool run's inline time.",
+        ),
     ] = None,
     idempotency_key: Annotated[
         str | None,
@@ -79,6 +97,7 @@ def invoke_agent(
     tenant = current_tenant(router)
     agent = unquote(name)
     async_preferred = wants_async(prefer)
+    wait = preferred_wait(prefer)
     asynchronous = async_preferred or body.mode == "async"
     received = (router.current_event.raw_event.get("requestContext") or {}).get("requestTimeEpoch")
 
@@ -96,6 +115,7 @@ def invoke_agent(
             remaining_ms=remaining,
             received_epoch_ms=received if isinstance(received, int) else None,
             owner=f"api:{current_request_id(router) or 'local'}",
+            prefer_wait_s=None if wait is None else float(wait),
         )
         return _invoke_result(result, async_preferred=async_preferred)
 
@@ -188,6 +208,38 @@ def cancel_invocation(
         return ApiResult(200, view.model_dump(mode="json"), ref_kind="invocation", ref_id=view.id)
 
     return answer_once(router, tenant, idempotency_key, ("cancel", invocation_id), run)
+
+
+@router.post(
+    "/invocations/<invocation_id>/actions",
+    summary="Approve or deny a waiting run's tool calls",
+    description="For an invocation in `WAITING`: one decision per `pending_actions` entry. "
+    "Approved calls run, denied ones go back to the model as tool errors carrying `message`; "
+    "the run goes on on the queue (QUEUED). Idempotent under `Idempotency-Key`.",
+    tags=["invocations"],
+    responses=route_responses(
+        {200: "The invocation, QUEUED again with the decisions."},
+        {
+            404: "No such invocation for this caller.",
+            409: "Not WAITING (`not-waiting`), or the `Idempotency-Key` is in progress.",
+            422: "The decisions do not match the pending actions (`decisions-mismatch`).",
+        },
+        takes_body=True,
+    ),
+)
+def decide_actions(
+    invocation_id: Annotated[str, Path()],
+    body: ActionsRequest,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+) -> Response[InvocationView]:
+    tenant = current_tenant(router)
+
+    def run(key: str | None) -> ApiResult:
+        view = get_service().decide_actions(tenant, invocation_id, body.decisions)
+        return ApiResult(200, view.model_dump(mode="json"), ref_kind="invocation", ref_id=view.id)
+
+    fingerprint = ("actions", invocation_id, body.model_dump(mode="json"))
+    return answer_once(router, tenant, idempotency_key, fingerprint, run)
 
 
 # --- the run's workspace (issue #14 W) --------------------------------------------------

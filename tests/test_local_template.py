@@ -145,7 +145,11 @@ def test_real_template_data_resources(real: Template) -> None:
     assert tables["TenantsTable"].point_in_time_recovery
     invocations = tables["InvocationsTable"]
     assert [k.attribute_name for k in invocations.key_schema] == ["id"]
-    assert {i.index_name for i in invocations.global_secondary_indexes} == {"by-tenant", "by-batch"}
+    assert {i.index_name for i in invocations.global_secondary_indexes} == {
+        "by-tenant",
+        "by-batch",
+        "SweepIndex",
+    }
     assert invocations.ttl_attribute == "expires_at"
     assert invocations.billing_mode == "PAY_PER_REQUEST"
     assert invocations.arn == f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/{invocations.table_name}"

@@ -100,7 +100,7 @@ NEEDS: dict[str, set[str]] = {
         "ECONOMY_RECONCILE_AFTER_SECONDS",
     },
     # agents.sweeper: the store, the two queues (continuations, DLQ) and the timeouts.
-    "SweeperFunction": _BOTH,
+    "SweeperFunction": _BOTH | {"APPROVAL_TIMEOUT_SECONDS", "HANDOFF_GRACE_SECONDS"},
     # Globals give it the shared variables too; it reads only these (checked on its own block).
     "AuthorizerFunction": {"TENANTS_TABLE", "TENANT_KEY_PEPPER_SECRET", "KEY_LAST_USED_INTERVAL_S"},
 }

@@ -21,6 +21,7 @@ cache is fresh.
 from __future__ import annotations
 
 import argparse
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,6 +41,8 @@ class Step:
     calls: list[str] = field(default_factory=list)
     s3_body_downloads: int = 0
     registry_body_downloads: int = 0
+    #: Of ``calls``, the event log's writes and reads (issue 16; not in the goal).
+    event_log_calls: int = 0
 
     @property
     def count(self) -> int:
@@ -92,6 +95,7 @@ def _measure(counter: CallCounter, name: str, action: Any) -> Step:
         list(counter.calls),
         counter.s3_body_downloads,
         _registry_downloads() - before,
+        counter.tables.count(os.environ.get("EVENTS_TABLE", "-")),
     )
 
 
@@ -177,15 +181,17 @@ def rows(steps: list[Step]) -> list[Row]:
     for step in steps:
         goal, met = "", None
         if step.name.startswith("sync run") and "(warm)" in step.name:
-            goal = f"<= {MAX_SYNC_CALLS} calls, 0 S3 body downloads"
-            met = step.count <= MAX_SYNC_CALLS and step.s3_body_downloads == 0
+            goal = f"<= {MAX_SYNC_CALLS} calls excl. the event log, 0 S3 body downloads"
+            own = step.count - step.event_log_calls
+            met = own <= MAX_SYNC_CALLS and step.s3_body_downloads == 0
         calls = CallCounter(calls=step.calls).summary()
         status = f"HTTP {step.status}" if isinstance(step.status, int) else step.status
         out.append(
             Row(
                 "AWS calls",
                 f"{step.name} [{status}]",
-                f"{step.count} calls, {step.s3_body_downloads} S3 body downloads: {calls}",
+                f"{step.count} calls ({step.event_log_calls} event log), "
+                f"{step.s3_body_downloads} S3 body downloads: {calls}",
                 goal,
                 met,
             )

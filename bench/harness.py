@@ -78,6 +78,8 @@ class CallCounter:
     """AWS calls made through the clients it is attached to, in order."""
 
     calls: list[str] = field(default_factory=list)
+    #: The DynamoDB table of each call ("" for other services), parallel to ``calls``.
+    tables: list[str] = field(default_factory=list)
     s3_body_downloads: int = 0
     _attached: set[int] = field(default_factory=set)
 
@@ -97,9 +99,21 @@ class CallCounter:
             self.attach(client)
         return len(self._attached) - before
 
-    def record_call(self, model: Any, **_: Any) -> None:
-        """botocore's ``before-call``: one operation."""
+    def record_call(self, model: Any, params: Any = None, **_: Any) -> None:
+        """botocore's ``before-call``: one operation (and its DynamoDB table, if any)."""
         self.calls.append(f"{model.service_model.service_name}.{model.name}")
+        body = params.get("body") if isinstance(params, dict) else None
+        if isinstance(body, (bytes, str)) and model.service_model.service_name == "dynamodb":
+            try:
+                body = json.loads(body or b"{}")
+            except ValueError:
+                body = None
+        table = ""
+        if isinstance(body, dict):
+            items: list[dict[str, Any]] = body.get("TransactItems") or [{}]
+            first: dict[str, Any] = next(iter(items[0].values()), {}) if items[0] else {}
+            table = str(body.get("TableName") or first.get("TableName") or "")
+        self.tables.append(table)
 
     def record_get_object(self, http_response: Any, **_: Any) -> None:
         """``after-call.s3.GetObject``: a body came back (HTTP 200, not a 304)."""
@@ -108,6 +122,7 @@ class CallCounter:
 
     def reset(self) -> None:
         self.calls.clear()
+        self.tables.clear()
         self.s3_body_downloads = 0
 
     @contextmanager

@@ -1,9 +1,10 @@
 """Every benchmark, one table: ``make bench`` / ``python -m bench``.
 
-Runs the layer, cold-import, AWS-call, handler-overhead, batch-concurrency, prompt-cache
-and tool-loop benchmarks in turn, prints ONE table (benchmark, metric, value, goal, met?)
-with the machine it ran on, and writes it to ``.bench/last.md``. A benchmark that fails
-becomes a row saying so (the others still run). Exit status 1 when a goal is missed.
+Runs the layer, cold-import, AWS-call, handler-overhead, batch-concurrency, prompt-cache,
+tool-loop and event-log long-poll benchmarks in turn, prints ONE table (benchmark, metric,
+value, goal, met?) with the machine it ran on, and writes it to ``.bench/last.md``. A
+benchmark that fails becomes a row saying so (the others still run). Exit status 1 when a
+goal is missed.
 
     python -m bench [--samples 5] [--requests 200] [--rebuild-layer] [--only NAME ...]
 """
@@ -34,6 +35,7 @@ SECTIONS = (
     "economy_cost",
     "authorizer",
     "tool_loop",
+    "event_poll",
 )
 
 
@@ -149,6 +151,12 @@ def _tool_loop(args: argparse.Namespace) -> list[Row]:
     return tool_loop.rows(tool_loop.run(runs=20, turns=10))
 
 
+def _event_poll(args: argparse.Namespace) -> list[Row]:
+    from bench import event_poll
+
+    return event_poll.rows(event_poll.run(runs=3, turns=8))
+
+
 RUNNERS: dict[str, Callable[[argparse.Namespace], list[Row]]] = {
     "layer": _layer,
     "cold_import": _cold_import,
@@ -159,6 +167,7 @@ RUNNERS: dict[str, Callable[[argparse.Namespace], list[Row]]] = {
     "economy_cost": _economy_cost,
     "authorizer": _authorizer,
     "tool_loop": _tool_loop,
+    "event_poll": _event_poll,
 }
 
 

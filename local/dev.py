@@ -109,6 +109,7 @@ class DevStack:
         options.setdefault("aws_port", DEFAULT_AWS_PORT)
         options.setdefault("model_port", DEFAULT_MODEL_PORT)
         options.setdefault("worker", True)
+        options.setdefault("webhooks", options["worker"])
         options.setdefault("failure_visibility_timeout", DEFAULT_FAILURE_VISIBILITY_S)
         options.setdefault(
             "sweeper_period_s", DEFAULT_SWEEPER_PERIOD_S if options["worker"] else None
@@ -213,6 +214,7 @@ class DevStack:
             worker_timeout_s=stack.poller.timeout_s if stack.poller is not None else None,
             sweeper_period_s=stack.sweeper_period_s,
             started_in_s=round(time.monotonic() - started, 3),
+            webhook_secrets=dict(stack.webhook_secrets),
         )
 
     def _wait_healthy(self, api_url: str) -> None:

@@ -68,6 +68,9 @@ class DevFileResources(BaseModel):
     payload_prefix: str
     tenants_table: str = ""
     tenant_key_pepper_secret: str = ""
+    webhook_queue_url: str = ""
+    webhook_dlq_url: str = ""
+    webhook_secret_prefix: str = ""
 
 
 class DevFile(BaseModel):
@@ -90,6 +93,8 @@ class DevFile(BaseModel):
     tenants: dict[str, str]
     #: The environment the stack's functions run with, ``ANTHROPIC_API_KEY`` left out.
     environment: dict[str, str] = Field(default_factory=dict)
+    #: Local API key -> its tenant's webhook signing secret (``whsec_…``, this stack only).
+    webhook_secrets: dict[str, str] = Field(default_factory=dict)
 
     @property
     def api_keys(self) -> list[str]:

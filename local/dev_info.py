@@ -23,6 +23,7 @@ __all__ = [
     "TOOL_DEMO_INPUT",
     "DevInfo",
     "approval_demo_body",
+    "event_log_lines",
     "generate_api_key",
     "tool_demo_body",
 ]
@@ -68,6 +69,31 @@ def approval_demo_body() -> dict[str, Any]:
     return {**tool_demo_body(), "require_approval": list(APPROVAL_DEMO_TOOLS)}
 
 
+def event_log_lines(invocation_id: str, events: list[dict[str, Any]]) -> list[str]:
+    """What the demo says about a run's event log (``GET /invocations/{id}/events``): how
+    many events, whether their seqs run 1..N with no gap, the statuses, and how to follow a
+    run live."""
+    seqs = [int(event.get("seq") or 0) for event in events]
+    gapless = seqs == list(range(1, len(seqs) + 1))
+    counts: dict[str, int] = {}
+    for event in events:
+        kind = str(event.get("type"))
+        counts[kind] = counts.get(kind, 0) + 1
+    statuses = [
+        str((event.get("data") or {}).get("status"))
+        for event in events
+        if event["type"] == "status"
+    ]
+    return [
+        f"event log: {len(events)} events, seq 1..{len(events)}"
+        f" {'with no gaps' if gapless else 'WITH GAPS: ' + str(seqs)}",
+        "event log: " + ", ".join(f"{kind} x{count}" for kind, count in counts.items()),
+        f"event log: status {' -> '.join(statuses)}",
+        f"event log: GET /invocations/{invocation_id}/events?after=0 (SSE: Accept: "
+        "text/event-stream); live: agw invocations follow ID, agw invoke ... --follow",
+    ]
+
+
 def generate_api_key() -> str:
     """A fresh local tenant key ``agw_<key id>_<secret>`` (KEYS mode; also a valid local
     API key in API_KEY mode). It means nothing outside this ``agw dev``."""
@@ -108,6 +134,8 @@ class DevInfo(BaseModel):
     worker_timeout_s: float | None = None
     #: Seconds between two sweeps (``agw dev --sweeper-period``); None: no sweeper.
     sweeper_period_s: float | None = None
+    #: API key -> its tenant's webhook signing secret (empty without webhooks).
+    webhook_secrets: dict[str, str] = {}
 
     def dev_file(self, *, pid: int, project_root: Path, started_at: str) -> DevFile:
         """What ``agw dev`` writes to ``.agw/dev.json`` (no real Anthropic key in it)."""
@@ -138,9 +166,13 @@ class DevInfo(BaseModel):
                 payload_prefix=env.get("PAYLOAD_PREFIX", "payloads/"),
                 tenants_table=env.get("TENANTS_TABLE", ""),
                 tenant_key_pepper_secret=env.get("TENANT_KEY_PEPPER_SECRET", ""),
+                webhook_queue_url=env.get("WEBHOOK_QUEUE_URL", ""),
+                webhook_dlq_url=env.get("WEBHOOK_DLQ_URL", ""),
+                webhook_secret_prefix=env.get("WEBHOOK_SECRET_PREFIX", ""),
             ),
             tenants=dict(self.tenants),
             environment=dict(self.environment),
+            webhook_secrets=dict(self.webhook_secrets),
         )
 
     def curl_invoke(

@@ -73,6 +73,7 @@ class StackOptions(TypedDict, total=False):
     worker: bool
     worker_concurrency: int | None
     worker_timeout_s: float | None
+    webhooks: bool
     failure_visibility_timeout: int | None
     sweeper_period_s: float | None
     env_overrides: Mapping[str, str] | None
@@ -95,6 +96,8 @@ class LocalStack:
     * ``collector_period_s``: run the economy collector every that many seconds on a thread
       (``None``: not at all); docs/batches.md. ``sweeper_period_s``: the same for the
       sweeper (abandoned runs, lost hand-offs, approval timeouts; docs/operations.md).
+    * ``webhooks``: run the WebhookFunction from its queue, local webhook settings
+      (:mod:`local.dev_webhooks`), a signing secret per tenant.
     * ``env_overrides``: extra variables for the functions (after the template's).
     """
 
@@ -116,6 +119,7 @@ class LocalStack:
         failure_visibility_timeout: int | None = None,
         collector_period_s: float | None = None,
         sweeper_period_s: float | None = None,
+        webhooks: bool = False,
         env_overrides: Mapping[str, str] | None = None,
         parameter_overrides: Mapping[str, str] | None = None,
         stack_name: str = DEFAULT_STACK_NAME,
@@ -139,6 +143,10 @@ class LocalStack:
         self.collector: CollectorThread | None = None
         self.sweeper_period_s = sweeper_period_s
         self.sweeper: ScheduleThread | None = None
+        self.webhooks = webhooks
+        self.webhook_poller: SqsPoller | None = None
+        #: API key -> the tenant's webhook signing secret (``webhooks`` only).
+        self.webhook_secrets: dict[str, str] = {}
         self.env_overrides = dict(env_overrides or {})
         self.parameter_overrides = dict(parameter_overrides or {})
         self.stack_name = stack_name
@@ -195,6 +203,10 @@ class LocalStack:
         )
         self.description = self.aws.start()
         model_env = self._start_model()
+        if self.webhooks:
+            from local.dev_webhooks import local_webhook_env
+
+            model_env.update(local_webhook_env(self.host, self.api_port))
         env, conflicts = self.description.merged_environment({**model_env, **self.env_overrides})
         for name in conflicts:
             log.warning("%s differs between the functions; using %s's value", name, API_FUNCTION)
@@ -226,6 +238,15 @@ class LocalStack:
                 function_timeout_s=self.worker_timeout_s,
             )
             self.poller.start()
+        if self.webhooks:
+            from local.dev_webhooks import WEBHOOK_FUNCTION, start_webhook_poller
+
+            function = template.function(WEBHOOK_FUNCTION)
+            self.webhook_poller = start_webhook_poller(
+                template,
+                import_handler(lambda: load_handler(function), function),
+                failure_visibility_timeout=self.failure_visibility_timeout,
+            )
         if self.collector_period_s is not None:
             function = template.function(COLLECTOR_FUNCTION)
             collector_handler = import_handler(lambda: load_handler(function), function)
@@ -258,12 +279,16 @@ class LocalStack:
         keys = self.api_keys or []
         if self.env.get("AUTH_MODE") != "KEYS" or not keys:
             self.tenants = {key: api_key_id(key) for key in keys}
-            return
-        dynamodb = session.client("dynamodb", endpoint_url=self.aws.url)
-        try:
-            self.tenants = create_tenants(keys, self.env, dynamodb, secrets)
-        except DevTenantError as exc:
-            raise LocalStackError(str(exc)) from None
+        else:
+            dynamodb = session.client("dynamodb", endpoint_url=self.aws.url)
+            try:
+                self.tenants = create_tenants(keys, self.env, dynamodb, secrets)
+            except DevTenantError as exc:
+                raise LocalStackError(str(exc)) from None
+        if self.webhooks:
+            from local.dev_webhooks import tenant_webhook_secrets
+
+            self.webhook_secrets = tenant_webhook_secrets(self.tenants, self.env, secrets)
 
     def _start_model(self) -> dict[str, str]:
         if not self.model:
@@ -319,6 +344,7 @@ class LocalStack:
     def stop(self) -> None:
         """Stop everything started, newest first; safe to call twice, bounded in time."""
         poller, self.poller = self.poller, None
+        webhook_poller, self.webhook_poller = self.webhook_poller, None
         collector, self.collector = self.collector, None
         sweeper, self.sweeper = self.sweeper, None
         api, self.api = self.api, None
@@ -329,6 +355,7 @@ class LocalStack:
             ("the sweeper", sweeper and sweeper.stop),
             ("the economy collector", collector and collector.stop),
             ("the SQS poller", poller and (lambda: poller.stop(timeout_s=WORKER_STOP_TIMEOUT_S))),
+            ("the webhook poller", webhook_poller and (lambda: webhook_poller.stop(timeout_s=15))),
             ("the API shim", api and api.stop),
             ("the fake Messages API", fake and fake.stop),
             ("moto", aws and aws.stop),

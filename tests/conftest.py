@@ -6,10 +6,12 @@ pytest_plugins = [
     "tests.plugins.model",
     "tests.plugins.agents",
     "tests.plugins.stack",
+    "tests.plugins.event_log",
     "tests.plugins.local_stack",
     "tests.plugins.api",
     "tests.plugins.dev_stack",
     "tests.plugins.reliability",
     "tests.plugins.worker",
     "tests.plugins.tenants",
+    "tests.plugins.webhooks",
 ]

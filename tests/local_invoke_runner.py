@@ -27,7 +27,10 @@ EVENTS_TENANT = "k7r2m9x4qa"
 
 
 def function_for(path: Path) -> str:
-    """The template function an event file is for (``api-*`` -> ApiFunction, else the worker)."""
+    """The template function an event file is for (``api-*`` -> ApiFunction, ``webhook-*`` ->
+    WebhookFunction, else the worker)."""
+    if path.name.startswith("webhook-"):
+        return "WebhookFunction"
     return "ApiFunction" if path.name.startswith("api-") else "WorkerFunction"
 
 

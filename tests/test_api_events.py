@@ -90,6 +90,12 @@ def _check_success(name: str, body: Any, response: ApiResponse) -> None:
     elif name == "api-get-invocation.json":
         assert body["id"] == INVOCATION
         assert body["status"] == "SUCCEEDED"
+    elif name == "api-invocation-events.json":
+        events = body["events"]
+        assert [event["seq"] for event in events] == list(range(1, len(events) + 1))
+        statuses = [event["data"]["status"] for event in events if event["type"] == "status"]
+        assert statuses == ["QUEUED", "RUNNING", "SUCCEEDED"]
+        assert body["status"] == "SUCCEEDED"
     elif name == "api-list-invocations.json":
         assert body["items"], "the seeded invocation is listed"
         for item in body["items"]:
@@ -118,8 +124,12 @@ def test_every_documented_client_error_has_its_problem_type() -> None:
 
 
 @pytest.mark.parametrize("name", sorted(documented()))
-def test_event_answers_its_documented_status(name: str, api_stack: ApiStack) -> None:
+def test_event_answers_its_documented_status(
+    name: str, api_stack: ApiStack, request: pytest.FixtureRequest
+) -> None:
     event = load(name)
+    if name == "api-invocation-events.json":
+        request.getfixturevalue("event_table")  # the seeded record then writes its events
     _seed(event)
     response = call_handler(event)
     assert response.status == documented()[name], response.text[:2000]

@@ -50,7 +50,7 @@ def _waiting_run(api: ApiClient, scripted_model: ScriptedModel) -> dict[str, Any
 
 
 def test_approve_runs_the_call_and_deny_returns_a_tool_error(
-    api: ApiClient, api_stack: ApiStack, scripted_model: ScriptedModel
+    api: ApiClient, api_stack: ApiStack, scripted_model: ScriptedModel, event_table: str
 ) -> None:
     view = _waiting_run(api, scripted_model)
     path = f"/invocations/{view['id']}/actions"
@@ -82,6 +82,13 @@ def test_approve_runs_the_call_and_deny_returns_a_tool_error(
     assert [c["path"] for c in done["files_changed"]] == ["a.py"]
     assert turn_numbers(scripted_model.requests) == [1, 2, 3]
     assert get_store().get(view["id"], hydrate=False).decisions is None
+    # The event log covers the pause: WAITING with its pending action, then QUEUED, gapless.
+    events = api.get(f"/invocations/{view['id']}/events").json["events"]
+    assert [event["seq"] for event in events] == list(range(1, len(events) + 1))
+    kinds = [(e["type"], e["data"].get("status")) for e in events if e["type"] != "text"]
+    waiting = kinds.index(("status", "WAITING"))
+    assert kinds[waiting + 1 : waiting + 3] == [("waiting", None), ("status", "QUEUED")]
+    assert events[-1]["type"] == "completed"
     # The same run denied: the call goes back to the model as a tool error.
     scripted_model.fake._call("POST", "/_fake/reset", {})
     view = _waiting_run(api, scripted_model)

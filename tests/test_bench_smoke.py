@@ -14,6 +14,7 @@ from bench import (
     aws_calls,
     batch_concurrency,
     cold_import,
+    event_poll,
     handler_overhead,
     layer_size,
     run_all,
@@ -32,6 +33,7 @@ MODULES = [
     "bench.run_all",
     "bench.prompt_cache",
     "bench.tool_loop",
+    "bench.event_poll",
 ]
 
 
@@ -269,6 +271,21 @@ def test_tool_loop_measures_cpu_calls_and_cost_per_turn() -> None:
     assert 0 < cached < uncached  # turns 2..4 read the cached prefix
     assert 0 < ratio < 1
     rows = tool_loop.rows(result)
-    assert [row.met is not None for row in rows] == [True, True, True]
+    assert [row.met is not None for row in rows] == [True, True, True, True]
     per_turn = median([run.aws_calls_per_turn for run in result.runs])
     assert _numbers(rows[1].value)[0] == pytest.approx(per_turn, abs=0.01)
+    # without EVENTS_TABLE in the bench's environment the log row would read 0
+    assert _numbers(rows[2].value)[0] == result.runs[0].event_log_calls > 0
+
+
+@pytest.mark.slow
+@pytest.mark.integration
+def test_event_poll_measures_how_soon_a_waiting_long_poll_answers() -> None:
+    result = event_poll.run(runs=1, turns=3, latency_s=0.1)
+    assert result.gapless
+    assert result.events >= 3 * 3  # every turn: turn.started, tool events, turn.finished
+    assert result.latencies_s, "no poll was waiting when a turn's events were written"
+    assert all(0 <= latency < 20 for latency in result.latencies_s)
+    (row,) = event_poll.rows(result)
+    assert "p50 / max" in row.metric
+    assert "gapless" in row.value

@@ -61,8 +61,17 @@ SAMPLE_ENV: dict[str, str] = {
     "AUTH_MODE": "KEYS",
     "TENANT_CLAIM": "custom:org",
     "TENANTS_TABLE": "tenants",
+    "EVENTS_TABLE": "events",
     "TENANT_KEY_PEPPER_SECRET": "stack/pepper",
     "KEY_LAST_USED_INTERVAL_S": "60",
+    "WEBHOOK_QUEUE_URL": "https://sqs.example/webhooks",
+    "WEBHOOK_DLQ_URL": "https://sqs.example/webhooks-dlq",
+    "WEBHOOK_SECRET_PREFIX": "stack/webhooks/",
+    "WEBHOOK_RETRY_SCHEDULE": "1, 2.5,4",
+    "WEBHOOK_ALLOW_LOCAL": "true",
+    "WEBHOOK_CONNECT_TIMEOUT_S": "2",
+    "WEBHOOK_READ_TIMEOUT_S": "4",
+    "WEBHOOK_LINK_BASE": "https://api.example/prod",
 }
 #: Variables that cannot be combined with one in SAMPLE_ENV: checked on their own.
 SAMPLE_ALONE = {"WEB_BLOCKED_DOMAINS": "ads.example"}

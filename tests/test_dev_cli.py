@@ -73,6 +73,10 @@ def assert_dev_file(path: Path, info: dict[str, object], key: str) -> None:
     assert dev["resources"]["invocations_table"].endswith("InvocationsTable")
     assert key in dev["tenants"]
     assert "ANTHROPIC_API_KEY" not in dev["environment"]
+    # webhooks: each local key's tenant has a signing secret; local receivers are allowed
+    assert dev["webhook_secrets"][key].startswith("whsec_")
+    assert dev["environment"]["WEBHOOK_ALLOW_LOCAL"] == "true"
+    assert dev["resources"]["webhook_dlq_url"]
 
 
 def test_agw_dev_demo_ready_curl_and_sigint(tmp_path: Path) -> None:
@@ -125,6 +129,12 @@ def test_agw_dev_demo_ready_curl_and_sigint(tmp_path: Path) -> None:
         changed = re.search(r"demo: files_changed: (.*)", stdout)
         assert changed, stdout
         assert changed.group(1) not in {"", "none"}
+        # the tool demo's event log, offline: seq 1..N with no gaps, from QUEUED to SUCCEEDED
+        log = re.search(r"demo: event log: (\d+) events, seq 1\.\.(\d+) with no gaps", stdout)
+        assert log, stdout
+        assert log.group(1) == log.group(2)
+        assert "demo: event log: status QUEUED -> RUNNING -> SUCCEEDED" in stdout
+        assert "agw invocations follow ID" in stdout
         assert '"files": {"stats.py"' in stdout  # the announced curl carries the files
         # then the approval demo: the same run, its Edit waiting for a person (issue 15)
         waiting = re.search(r"demo: invocation (inv_\w+)  WAITING", stdout)

@@ -141,7 +141,14 @@ def test_parameter_overrides(real: Template) -> None:
 
 def test_real_template_data_resources(real: Template) -> None:
     tables = {t.logical_id: t for t in real.tables()}
-    assert set(tables) == {"InvocationsTable", "IdempotencyTable", "TenantsTable"}
+    assert set(tables) == {"InvocationsTable", "IdempotencyTable", "TenantsTable", "EventsTable"}
+    events = tables["EventsTable"]
+    assert [(k.attribute_name, k.key_type) for k in events.key_schema] == [
+        ("invocation_id", "HASH"),
+        ("seq", "RANGE"),
+    ]
+    assert events.ttl_attribute == "expires_at"
+    assert events.billing_mode == "PAY_PER_REQUEST"
     assert tables["TenantsTable"].point_in_time_recovery
     invocations = tables["InvocationsTable"]
     assert [k.attribute_name for k in invocations.key_schema] == ["id"]

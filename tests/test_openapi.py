@@ -23,6 +23,7 @@ ROUTES = {
     ("post", "/invocations/{invocation_id}/cancel"),
     ("post", "/invocations/{invocation_id}/actions"),
     ("get", "/invocations/{invocation_id}/transcript"),
+    ("get", "/invocations/{invocation_id}/events"),
     ("get", "/invocations/{invocation_id}/files/{path}"),
     ("get", "/invocations/{invocation_id}/workspace"),
     ("post", "/workspaces"),

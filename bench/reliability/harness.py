@@ -86,8 +86,10 @@ class Harness:
         lease_seconds: int = 10,
         failure_visibility_s: int = 1,
         env: Mapping[str, str] | None = None,
+        webhooks: bool = False,
     ) -> None:
         self.worker = worker
+        self.webhooks = webhooks
         self.worker_concurrency = worker_concurrency
         self.worker_timeout_s = worker_timeout_s
         self.lease_seconds = lease_seconds
@@ -120,6 +122,8 @@ class Harness:
             stack_name=f"agw-rel-{uuid.uuid4().hex[:8]}",
             anthropic_api_key="",  # the offline model; the canary key goes in env below
             worker=False,
+            webhooks=self.webhooks,
+            failure_visibility_timeout=self.failure_visibility_s,
             env_overrides=self.env,
         )
         self._dev = dev

@@ -15,6 +15,7 @@ from bench.reliability import (
     resume_scenarios,
     run_recovery,
     secrets,
+    webhook_scenarios,
     worker_scenarios,
 )
 from bench.reliability.harness import Harness
@@ -142,6 +143,18 @@ SCENARIOS: tuple[Scenario, ...] = (
         "sweeper",
         "19. Sweeper (killed sync runs)",
         lambda h, s: run_recovery.sweeper(_shared_harness(h)),
+    ),
+    Scenario(
+        "webhook-outage",
+        "20. Webhook receiver outage",
+        lambda h, s: webhook_scenarios.webhook_outage(invocations=_scaled(40, s, 10)),
+        own_stack=True,
+    ),
+    Scenario(
+        "webhook-faults",
+        "21. Webhooks under model faults",
+        lambda h, s: webhook_scenarios.webhook_faults(invocations=_scaled(200, s, 40)),
+        own_stack=True,
     ),
 )
 

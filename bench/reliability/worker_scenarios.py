@@ -57,6 +57,28 @@ def _dlq_messages(h: Harness) -> list[dict[str, Any]]:
 # --------------------------------------------------------------------------- 2
 
 
+def _event_log_figures(h: Harness, records: list[dict[str, Any]]) -> dict[str, int]:
+    """Each record's event log (issue 16): gapless from 1, exactly one ``completed``, and its
+    last ``status`` event the record's status, despite retries, takeovers and releases."""
+    from agents.events import EventLog, EventType
+
+    table = h.require_info().environment["EVENTS_TABLE"]
+    log = EventLog(table, retention_days=1, dynamodb=h.dynamodb())
+    figures = {"event_logs_gapless": 0, "event_logs_one_completed": 0, "event_logs_final_status": 0}
+    most = 0
+    for record in records:
+        events = log.read(str(record["id"]), limit=500)
+        most = max(most, len(events))
+        seqs = [event.seq for event in events]
+        figures["event_logs_gapless"] += seqs == list(range(1, len(seqs) + 1)) and bool(seqs)
+        completed = [event for event in events if event.type is EventType.COMPLETED]
+        figures["event_logs_one_completed"] += len(completed) == 1
+        statuses = [event.data.get("status") for event in events if event.type is EventType.STATUS]
+        figures["event_logs_final_status"] += bool(statuses) and statuses[-1] == record["status"]
+    figures["event_log_most_events"] = most
+    return figures
+
+
 def at_least_once(h: Harness, *, jobs: int = 100, copies: int = 2, seed: int = 2) -> Outcome:
     """Every job's message sent ``copies`` times, shuffled, to the worker's consumers."""
     out = Outcome("at-least-once", "2. At-least-once delivery")
@@ -133,6 +155,7 @@ def chaos(
     dlq_ids = Counter(m.get("invocation_id") for m in dlq if m.get("invocation_id") in ids)
     failed_ids = {r["id"] for r in records if r["status"] == "FAILED"}
     faults = stats.get("faults_injected", {})
+    logs = _event_log_figures(h, records)
 
     # (b) 10 % transient faults (429 with retry-after, 529, 500)
     run2 = f"transient-{uuid.uuid4().hex[:8]}"
@@ -162,6 +185,7 @@ def chaos(
         "transient_SUCCEEDED": statuses2["SUCCEEDED"],
         "transient_FAILED": statuses2["FAILED"],
         "transient_dlq": len(dlq2),
+        **logs,
     }
     out.check(
         "all reach a terminal state",
@@ -176,6 +200,11 @@ def chaos(
         set(dlq_ids) == failed_ids and out["dlq_duplicates"] == 0,
     )
     out.check("faults were injected", out["faults_injected"] > 0)
+    out.check(
+        "every event log: seq 1..N with no gaps, one completed, last status = the record's",
+        logs["event_logs_gapless"] == logs["event_logs_one_completed"] == jobs
+        and logs["event_logs_final_status"] == jobs,
+    )
     out.check(
         ">= 99% succeed under 10% transient faults",
         statuses2["SUCCEEDED"] >= 0.99 * transient_jobs and len(records2) == transient_jobs,

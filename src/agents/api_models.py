@@ -24,6 +24,7 @@ from agents.errors import InvalidIdempotencyKey
 from agents.pending_actions import MAX_PENDING_ACTIONS, ActionDecision
 from agents.records import InvocationMode, InvocationView, Processing
 from agents.types import InvocationStatus
+from agents.webhooks.messages import WebhookTarget
 from agents.workspace.uploads import WORKSPACE_ID_PATTERN
 
 __all__ = [
@@ -196,6 +197,11 @@ class InvokeRequest(_Request):
         description="Client tools whose calls wait for approval, on top of the definition's "
         "`approval` (`all-writes`: every tool that writes). It can only add.",
     )
+    webhook: WebhookTarget | None = Field(
+        default=None,
+        description="Call this URL (Standard Webhooks, signed with the tenant's secret) when "
+        "the invocation succeeds, fails, is cancelled or waits for approval.",
+    )
 
     _metadata = field_validator("metadata")(check_metadata)
 
@@ -259,6 +265,10 @@ class BatchRequest(_Request):
         description="`economy`: run the items in an Anthropic Message Batch at half the price, "
         "within 24 h (agents that name no tools only; docs/batches.md).",
     )
+    webhook: WebhookTarget | None = Field(
+        default=None,
+        description="Call this URL with `batch.completed` once every item has ended.",
+    )
 
     _metadata = field_validator("metadata")(check_metadata)
 
@@ -304,6 +314,7 @@ class BatchView(BaseModel):
     counts: StatusCounts
     done: bool = Field(description="True once every item is SUCCEEDED, FAILED or CANCELLED.")
     metadata: dict[str, str] = Field(default_factory=dict)
+    webhook: WebhookTarget | None = None
     created_at: str
     links: dict[str, str] = Field(
         description="`self`; `results`: the batch's invocations (`GET /invocations?batch_id=`); "

@@ -70,6 +70,8 @@ class McpServerSetting(BaseModel):
 
 #: A comma-separated environment value read as a tuple of names.
 CommaList = Annotated[tuple[str, ...], NoDecode]
+#: A comma-separated environment value read as a tuple of non-negative numbers.
+FloatList = Annotated[tuple[Annotated[float, Field(ge=0)], ...], NoDecode]
 
 
 class Settings(BaseSettings):
@@ -89,6 +91,8 @@ class Settings(BaseSettings):
     payload_prefix: str = "payloads/"
     invocations_table: str = ""
     idempotency_table: str = ""
+    #: The event log (docs/api.md, "The event log"); empty: runs write no events.
+    events_table: str = ""
     invocation_queue_url: str = ""
     dlq_url: str = ""
     model_aliases: dict[str, str] = Field(default_factory=dict)
@@ -143,8 +147,27 @@ class Settings(BaseSettings):
     tenants_table: str = ""
     tenant_key_pepper_secret: str = ""
     key_last_used_interval_s: int = Field(default=300, ge=0)
+    # webhooks (docs/api.md "Webhooks", docs/operations.md)
+    webhook_queue_url: str = ""
+    webhook_dlq_url: str = ""
+    #: Secrets Manager name prefix of the tenants' signing secrets (``<prefix><tenant>``).
+    webhook_secret_prefix: str = ""
+    #: Seconds before each retry (attempt n+1 waits the n-th); the last is 24 h after the first.
+    webhook_retry_schedule: FloatList = (5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 23095.0)
+    #: Local development only: allow ``http://127.0.0.1`` / ``localhost`` and loopback.
+    webhook_allow_local: bool = False
+    webhook_connect_timeout_s: float = Field(default=3.0, gt=0, le=10)
+    webhook_read_timeout_s: float = Field(default=5.0, gt=0, le=15)
+    #: The API's public base URL, for the ``link`` of each webhook payload.
+    webhook_link_base: str = ""
 
-    @field_validator("disabled_tools", "web_allowed_domains", "web_blocked_domains", mode="before")
+    @field_validator(
+        "disabled_tools",
+        "web_allowed_domains",
+        "web_blocked_domains",
+        "webhook_retry_schedule",
+        mode="before",
+    )
     @classmethod
     def _comma_list(cls, value: Any) -> Any:
         if isinstance(value, str):
@@ -160,7 +183,7 @@ class Settings(BaseSettings):
             )
         return self
 
-    @field_validator("log_input", "code_execution", mode="before")
+    @field_validator("log_input", "code_execution", "webhook_allow_local", mode="before")
     @classmethod
     def _boolish(cls, value: Any) -> Any:
         if isinstance(value, str):

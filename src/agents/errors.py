@@ -82,6 +82,16 @@ class InvalidIdempotencyKey(
 ): ...
 
 
+class InvalidEventCursor(
+    GatewayError, error_type="invalid-event-cursor", title="Invalid event cursor", status=400
+):
+    """``after`` or ``Last-Event-ID`` is not a whole number from 0 up."""
+
+
+class InvalidWait(GatewayError, error_type="invalid-wait", title="Invalid wait", status=400):
+    """``wait`` is not a number of seconds from 0 to 20."""
+
+
 class Unauthorized(GatewayError, error_type="unauthorized", title="Unauthorized", status=401): ...
 
 
@@ -164,6 +174,12 @@ class UnsupportedMediaType(
 class ValidationFailed(
     GatewayError, error_type="validation-error", title="Request validation failed", status=422
 ): ...
+
+
+class WebhookUrlRefused(
+    GatewayError, error_type="webhook-url-refused", title="Webhook URL refused", status=422
+):
+    """A callback URL (or an address it resolves to) the gateway will not call (SSRF rules)."""
 
 
 class IdempotencyKeyReused(

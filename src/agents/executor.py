@@ -149,6 +149,7 @@ def _run(
     inline: bool,
 ) -> tuple[RunResult, AgentDefinition, ToolRunOutcome | None]:
     from agents.config import get_settings
+    from agents.events import RunEventRecorder
     from agents.tool_runs import (
         check_tenant_budget,
         prepare_tool_run,
@@ -172,6 +173,14 @@ def _run(
     )
     settings = get_settings()
     setup = prepare_tool_run(record, definition, settings)
+    # The turns' events; a resumed run's totals go on from its checkpoint.
+    resumed = record.checkpoint_turn is not None
+    events = RunEventRecorder(
+        record.id,
+        expires_at=record.expires_at,
+        usage=record.usage if resumed else None,
+        cost_usd=record.cost_usd if resumed else 0.0,
+    )
     if setup is not None and setup.offers_tools:
         from agents.resumable_runs import run_tool_segment
 
@@ -184,7 +193,9 @@ def _run(
             deadline=deadline,
             owner=owner,
             inline=inline,
+            events=events,
         )
+        events.flush()  # the last turn's events (the loop raises only before a turn's are held)
         if agent_result.paused:
             return agent_result, definition, None
         outcome = tool_run_outcome(
@@ -204,11 +215,16 @@ def _run(
         deadline=deadline,
         metadata=record.metadata,
     )
-    _, after_turn = tenant_turn_hooks(record.tenant)
+    _, after_turn = events.compose(*tenant_turn_hooks(record.tenant))
     if after_turn is not None:
         from agents.runner import TurnRecord
 
-        after_turn(TurnRecord(turn=1, assistant=[], usage=result.usage), result.cost_usd)
+        text = [{"type": "text", "text": result.output}]
+        turn = TurnRecord(
+            turn=1, assistant=text, usage=result.usage, stop_reason=result.stop_reason
+        )
+        after_turn(turn, result.cost_usd)
+        events.flush()
     if setup is None:
         return result, definition, None
     outcome = tool_run_outcome(

@@ -30,6 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from agents.pending_actions import ActionDecision, PendingAction
 from agents.types import ContractResult, ErrorInfo, InvocationStatus, Timings, Usage
+from agents.webhooks.messages import WebhookTarget
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef
@@ -156,6 +157,8 @@ class InvocationFields(BaseModel):
     #: The tool calls waiting for a decision (status WAITING only).
     pending_actions: list[PendingAction] | None = None
     waiting_since: str | None = None
+    #: The request's own callback (``webhook.url``); tenant subscriptions come on top.
+    webhook: WebhookTarget | None = None
     created_at: str = ""
     updated_at: str = ""
     started_at: str | None = None
@@ -283,6 +286,12 @@ class BatchRecord(BaseModel):
     item_count: int
     processing: Processing = Processing.STANDARD
     metadata: dict[str, str] = Field(default_factory=dict)
+    #: Called with ``batch.completed`` when the last item ends.
+    webhook: WebhookTarget | None = None
+    #: Ids of the items that have ended (the WebhookFunction adds them; decision 16.55).
+    finished_items: list[str] | None = None
+    #: Set once, by whoever recorded the last item: ``batch.completed`` was announced.
+    completed_at: str | None = None
     created_at: str = ""
     updated_at: str = ""
     expires_at: int | None = None

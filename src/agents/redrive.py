@@ -67,28 +67,10 @@ class DeadLetters:
 
         Call :meth:`release` (or use :meth:`entries`) to make them visible again at once.
         """
-        seen: dict[str, DlqEntry] = {}
-        empty = 0
-        for _ in range(limit // 10 + 10):
-            if len(seen) >= limit:
-                break
-            response = self.sqs.receive_message(
-                QueueUrl=self.dlq_url,
-                MaxNumberOfMessages=min(10, limit - len(seen)),
-                VisibilityTimeout=self.hold_s,
-                WaitTimeSeconds=0 if empty == 0 else 1,
-                MessageSystemAttributeNames=["All"],
-            )
-            messages = response.get("Messages", [])
-            if not messages:
-                empty += 1
-                if empty >= 2:
-                    break
-                continue
-            empty = 0
-            for message in messages:
-                entry = self._entry(message)
-                seen[entry.message_id] = entry
+        from agents.queue_peek import peek_messages
+
+        messages = peek_messages(self.sqs, self.dlq_url, limit=limit, hold_s=self.hold_s)
+        seen = {entry.message_id: entry for entry in map(self._entry, messages)}
         entries = list(seen.values())
         if lookup:
             self._lookup(entries)
@@ -103,16 +85,9 @@ class DeadLetters:
 
     def release(self, entries: Iterable[DlqEntry]) -> None:
         """Make peeked messages visible again now."""
-        batch = list(entries)
-        for start in range(0, len(batch), 10):
-            chunk = batch[start : start + 10]
-            self.sqs.change_message_visibility_batch(
-                QueueUrl=self.dlq_url,
-                Entries=[
-                    {"Id": str(n), "ReceiptHandle": e.receipt_handle, "VisibilityTimeout": 0}
-                    for n, e in enumerate(chunk)
-                ],
-            )
+        from agents.queue_peek import release_messages
+
+        release_messages(self.sqs, self.dlq_url, (e.receipt_handle for e in entries))
 
     def find(self, wanted: str) -> tuple[DlqEntry | None, InvocationRecord | None]:
         """The DLQ entry (by invocation id or message id) and the invocation record."""

@@ -19,6 +19,7 @@ from agents.runner.run_state import APPROVAL, HAND_OFF, RunControls
 if TYPE_CHECKING:
     from agents.config import Settings
     from agents.definitions import AgentDefinition
+    from agents.events import RunEventRecorder
     from agents.executor import ExecutionOutcome
     from agents.records import InvocationRecord
     from agents.runner import AgentRunResult, Deadline, Runner
@@ -121,15 +122,18 @@ def run_tool_segment(
     deadline: Deadline,
     owner: str,
     inline: bool,
+    events: RunEventRecorder | None = None,
 ) -> AgentRunResult:
     """One segment of a tool run: the tool loop from the record's checkpoint (if any), with
-    the tenant's turn hooks, checkpointing every finished turn."""
+    the tenant's turn hooks (then ``events``'), checkpointing every finished turn."""
     from agents.config import get_settings
     from agents.runner.client_tools import workspace_toolbox
     from agents.tool_runs import budgets_for, tenant_turn_hooks
 
     settings = get_settings()
     before_turn, after_turn = tenant_turn_hooks(record.tenant)
+    if events is not None:
+        before_turn, after_turn = events.compose(before_turn, after_turn)
     toolbox = workspace_toolbox(setup.workspace, setup.plan)
     segment = RunSegment(
         record, store, settings, owner=owner, inline=inline, workspace=setup.workspace

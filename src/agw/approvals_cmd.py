@@ -91,7 +91,7 @@ def decisions_for(
 
 def _actions(client: AgwClient, args: argparse.Namespace) -> int:
     from agw.client_cli import print_json
-    from agw.follow import waiting_lines
+    from agw.progress import waiting_lines
 
     invocation = client.get_invocation(args.invocation_id)
     if args.json:

@@ -103,6 +103,8 @@ class AgwClient:
         import httpx
 
         self.endpoint = endpoint.rstrip("/")
+        #: The per-request timeout (a long-poll must end before it).
+        self.timeout_s = timeout_s
         self._http = httpx.Client(
             base_url=self.endpoint,
             headers={"x-api-key": api_key, "user-agent": _USER_AGENT, "accept": "application/json"},
@@ -239,6 +241,15 @@ class AgwClient:
 
     def get_invocation(self, invocation_id: str) -> dict[str, Any]:
         return self._json(self.request("GET", f"/invocations/{_segment(invocation_id)}"))
+
+    def events(
+        self, invocation_id: str, *, after: int = 0, wait_s: float = 0.0, limit: int | None = None
+    ) -> dict[str, Any]:
+        """``GET /invocations/{id}/events``: ``{"events", "next_after", "status"}`` (JSON),
+        long-polling up to ``wait_s`` (at most 20) for the first event after ``after``."""
+        params = {"after": after, "wait": f"{wait_s:g}" if wait_s else None, "limit": limit}
+        path = f"/invocations/{_segment(invocation_id)}/events"
+        return self._json(self.request("GET", path, params=params))
 
     def list_invocations(
         self,

@@ -265,6 +265,11 @@ def _announce(info: DevInfo, out: TextIO) -> None:
         say()
         say(info.curl_invoke(TOOL_DEMO_AGENT, TOOL_DEMO_INPUT, files=TOOL_DEMO_FILES))
         say()
+        say("Follow a run live (its event log; one line per turn and tool call):")
+        say()
+        say(f"  agw invoke {TOOL_DEMO_AGENT} 'Fix mean()' --files stats.py --follow")
+        say("  agw invocations follow ID        # or GET /invocations/ID/events?wait=20")
+        say()
     out.flush()
 
 
@@ -286,6 +291,7 @@ def _demo(info: DevInfo, out: TextIO) -> None:
         f"turns: {invocation.get('turns')}",
         "tool_calls: " + ", ".join(f"{name} x{count}" for name, count in calls.items()),
         f"files_changed: {', '.join(changed) or 'none'}",
+        *_event_log(info, str(invocation.get("id"))),
     ]
     _print_output(invocation, out, tool_lines)
     _approval_demo(info, out)
@@ -293,7 +299,7 @@ def _demo(info: DevInfo, out: TextIO) -> None:
 
 def _approval_demo(info: DevInfo, out: TextIO) -> None:
     """The tool demo again, its Edit needing approval: it stops WAITING (issue 15)."""
-    from agw.follow import waiting_lines
+    from agw.progress import waiting_lines
     from local.dev_info import APPROVAL_DEMO_ENABLED, TOOL_DEMO_AGENT, approval_demo_body
 
     if not APPROVAL_DEMO_ENABLED:
@@ -306,6 +312,19 @@ def _approval_demo(info: DevInfo, out: TextIO) -> None:
     for line in lines:
         print(f"demo: {line}", file=out)
     print(file=out, flush=True)
+
+
+def _event_log(info: DevInfo, invocation_id: str) -> list[str]:
+    """The tool demo's event log, summarised (docs/api.md, "The event log")."""
+    from agw.client import AgwClient, ClientError
+    from local.dev_info import event_log_lines
+
+    try:
+        with AgwClient(info.api_url, info.api_keys[0], timeout_s=30) as client:
+            page = client.events(invocation_id, limit=500)
+    except ClientError as exc:
+        return [f"event log: not readable ({exc})"]
+    return event_log_lines(invocation_id, list(page.get("events") or []))
 
 
 def _demo_invocation(

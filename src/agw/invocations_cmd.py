@@ -1,5 +1,5 @@
-"""``agw invocations list|get|cancel|actions|approve``: the caller's invocations, through the
-API (``actions``/``approve``: :mod:`agw.approvals_cmd`)."""
+"""``agw invocations list|get|cancel|follow|actions|approve``: the caller's invocations,
+through the API (``actions``/``approve``: :mod:`agw.approvals_cmd`)."""
 
 from __future__ import annotations
 
@@ -46,6 +46,20 @@ def register(nouns: Any) -> None:
             verbs, name, body, help=help_text, json_help="print the invocation as JSON"
         )
         verb.add_argument("invocation_id", metavar="ID")
+    follow = add_api_command(
+        verbs,
+        "follow",
+        _follow,
+        help="a live view of a run: its events until it ends (GET /invocations/ID/events)",
+        json_help="print the final invocation as JSON",
+    )
+    follow.add_argument("invocation_id", metavar="ID")
+    follow.add_argument(
+        "--after", type=int, default=0, metavar="SEQ", help="start after this event (default 0)"
+    )
+    follow.add_argument(
+        "--timeout", type=float, default=900.0, metavar="S", help="give up after S seconds"
+    )
     register_approval_verbs(verbs)
 
 
@@ -93,6 +107,14 @@ def _get(client: AgwClient, args: argparse.Namespace) -> int:
 
     print_view(client.get_invocation(args.invocation_id), args.json, render_invocation)
     return 0
+
+
+def _follow(client: AgwClient, args: argparse.Namespace) -> int:
+    from agw.follow import follow_and_print
+
+    return follow_and_print(
+        client, args.invocation_id, as_json=args.json, after=args.after, timeout_s=args.timeout
+    )
 
 
 def _cancel(client: AgwClient, args: argparse.Namespace) -> int:

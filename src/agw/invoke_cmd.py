@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import sys
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -71,6 +72,12 @@ def register(nouns: Any) -> None:
         help="queue it (202) and print the invocation id; with --wait, poll until done",
     )
     parser.add_argument("--wait", action="store_true", help="with --async: wait for the result")
+    parser.add_argument(
+        "--follow",
+        action="store_true",
+        help="queue it and show it live: one line per turn and tool call, the text as it "
+        "comes (in a terminal), then the summary (resumes after a dropped connection)",
+    )
     add_seconds(
         parser,
         "--prefer-wait",
@@ -134,14 +141,14 @@ def _handler(args: argparse.Namespace) -> int:
     except (ValueError, OSError) as exc:
         print(f"agw: error: {exc}", file=sys.stderr)
         return 2
-    if args.wait and not args.asynchronous:
+    if (args.wait or args.follow) and not args.asynchronous:
         args.asynchronous = True
     return run_api_command(args, _invoke)
 
 
 def _invoke(client: AgwClient, args: argparse.Namespace) -> int:
     from agw.client_cli import print_json, print_view, render_invocation
-    from agw.follow import EXIT_WAITING, follow, waiting_lines
+    from agw.progress import EXIT_WAITING, poll_progress, waiting_lines
 
     workspace_id = client.upload_workspace(args.archive) if args.archive is not None else None
     status, invocation = client.invoke(
@@ -158,7 +165,15 @@ def _invoke(client: AgwClient, args: argparse.Namespace) -> int:
         **run_options(args),
     )
     invocation_id = str(invocation.get("id") or invocation.get("invocation_id") or "")
-    if status == 202 and args.asynchronous and not args.wait:
+    render = render_invocation
+    if status == 202 and args.follow:
+        from agw.follow import follow_run, render_followed
+
+        timeout_s = ASYNC_WAIT_TIMEOUT_S if args.wait_timeout is None else args.wait_timeout
+        followed = follow_run(client, invocation_id, as_json=args.json, timeout_s=timeout_s)
+        invocation = followed.invocation
+        render = partial(render_followed, streamed_text=followed.streamed_text)
+    elif status == 202 and args.asynchronous and not args.wait:
         if args.json:
             print_json(invocation)
         else:
@@ -169,7 +184,7 @@ def _invoke(client: AgwClient, args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
         return 0
-    if status == 202:
+    elif status == 202:
         if args.asynchronous:
             print(f"queued {invocation_id}; waiting...", file=sys.stderr)
             default_timeout = ASYNC_WAIT_TIMEOUT_S
@@ -181,7 +196,7 @@ def _invoke(client: AgwClient, args: argparse.Namespace) -> int:
             )
             default_timeout = HANDED_OFF_WAIT_TIMEOUT_S
         timeout_s = default_timeout if args.wait_timeout is None else args.wait_timeout
-        invocation = follow(client, invocation_id, timeout_s=timeout_s)
+        invocation = poll_progress(client, invocation_id, timeout_s=timeout_s)
     if invocation.get("status") == "WAITING":
         if args.json:
             print_json(invocation)
@@ -190,10 +205,10 @@ def _invoke(client: AgwClient, args: argparse.Namespace) -> int:
         return EXIT_WAITING
     if args.patch:
         with contextlib.redirect_stdout(sys.stderr):
-            print_view(invocation, args.json, render_invocation)
+            print_view(invocation, args.json, render)
         sys.stdout.write(str(invocation.get("patch") or ""))
     else:
-        print_view(invocation, args.json, render_invocation)
+        print_view(invocation, args.json, render)
     if args.out and invocation.get("status") == "SUCCEEDED":
         written = write_changed_files(client, invocation, Path(args.out))
         print(f"wrote {len(written)} file(s) under {args.out}", file=sys.stderr)

@@ -89,6 +89,17 @@ FIELDS: dict[str, _Field] = {
         output="TenantKeyPepperSecretName",
         logical_id="TenantKeyPepper",
     ),
+    "webhook_queue_url": _Field(
+        env="WEBHOOK_QUEUE_URL", output="WebhookQueueUrl", logical_id="WebhookQueue"
+    ),
+    "webhook_dlq_url": _Field(
+        env="WEBHOOK_DLQ_URL",
+        output="WebhookDeadLetterQueueUrl",
+        logical_id="WebhookDeadLetterQueue",
+    ),
+    "webhook_secret_prefix": _Field(
+        env="WEBHOOK_SECRET_PREFIX", output="WebhookSecretPrefix", logical_id=None
+    ),
 }
 _DEFAULTS = {"agents_prefix": "agents/", "payload_prefix": "payloads/"}
 
@@ -113,6 +124,9 @@ class StackTarget(BaseModel):
     payload_prefix: str = "payloads/"
     tenants_table: str = ""
     tenant_key_pepper_secret: str = ""
+    webhook_queue_url: str = ""
+    webhook_dlq_url: str = ""
+    webhook_secret_prefix: str = ""
     #: The dev stack's fake AWS credentials (moto accepts any), used when the
     #: environment has none; ``None`` for a deployed stack.
     local_credentials: tuple[str, str] | None = None

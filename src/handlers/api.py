@@ -26,7 +26,7 @@ from handlers import _snapstart, error_handlers
 from handlers.api_results import ProblemReply
 from handlers.caller import request_id_of, tenant_of
 from handlers.prerouting import decoded_event, precheck
-from handlers.routes import agents, batches, invocations, meta, workspaces
+from handlers.routes import agents, batches, events, invocations, meta, workspaces
 from handlers.tracing import traced
 
 if TYPE_CHECKING:
@@ -36,7 +36,7 @@ __all__ = ["app", "handler", "openapi_document", "tenant_of"]
 
 app = APIGatewayRestResolver(enable_validation=True)
 # The order of the routes is the order of the OpenAPI document's paths.
-for resource in (invocations, workspaces, batches, agents, meta):
+for resource in (invocations, events, workspaces, batches, agents, meta):
     app.include_router(resource.router)
 
 app.exception_handler(ProblemReply)(partial(error_handlers.on_problem_reply, app))

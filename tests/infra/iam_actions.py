@@ -30,10 +30,18 @@ INVOCATIONS = "<InvocationsTable>"
 INVOCATION_INDEXES = "<InvocationsTable>/index/*"
 SWEEP_INDEX = "<InvocationsTable>/index/SweepIndex"
 IDEMPOTENCY = "<IdempotencyTable>"
+EVENTS = "<EventsTable>"
 QUEUE = "<InvocationQueue>"
 DLQ = "<DeadLetterQueue>"
 ECONOMY_QUEUE = "<EconomyQueue>"
 TENANTS = "<TenantsTable>"
+TENANT_INDEX = "<TenantsTable>/index/by-tenant"
+WEBHOOK_QUEUE = "<WebhookQueue>"
+WEBHOOK_DLQ = "<WebhookDeadLetterQueue>"
+WEBHOOK_SECRETS = (
+    "arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>"
+    ":secret:<AWS::StackName>/webhooks/*"
+)
 PEPPER = "<TenantKeyPepper>"
 SECRET = (
     "arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>"
@@ -53,6 +61,16 @@ _PLATFORM = (
     Call("logs:PutLogEvents", "<{fn}LogGroup>", "Lambda writes the function's logs"),
     Call("xray:PutTraceSegments", "*", "active tracing (no resource-level permissions)"),
     Call("xray:PutTelemetryRecords", "*", "active tracing (no resource-level permissions)"),
+)
+
+#: agents.events: every function that makes a lifecycle transition appends to the log.
+_EVENTS = (
+    Call(
+        "dynamodb:PutItem",
+        EVENTS,
+        "events: append (a conditional put, or TransactWriteItems of conditional puts)",
+    ),
+    Call("dynamodb:Query", EVENTS, "events: the log's tail, a page, the long-poll"),
 )
 
 _CORE = (
@@ -83,6 +101,10 @@ _CORE = (
     # agents.tenants.budget: check_budget (GetItem) and record_spend (one UpdateItem ADD)
     Call("dynamodb:GetItem", TENANTS, "budgets: the tenant's caps and spend"),
     Call("dynamodb:UpdateItem", TENANTS, "budgets: add a turn's cost to the counters"),
+    *_EVENTS,
+    # agents.webhooks.notifier: a terminal transition announces itself
+    Call("sqs:SendMessage", WEBHOOK_QUEUE, "webhooks: the transition's event"),
+    Call("dynamodb:Query", TENANT_INDEX, "webhooks: does the tenant subscribe? (cached 60 s)"),
 )
 
 #: logical id of the function -> every call its role must allow, and nothing more.
@@ -127,6 +149,8 @@ CALLS: dict[str, tuple[Call, ...]] = {
         Call("sqs:SendMessage", ECONOMY_QUEUE, "collector: free an item for resubmission"),
         Call("sqs:SendMessage", DLQ, "DLQ message for a FAILED invocation"),
         Call("secretsmanager:GetSecretValue", SECRET, "the Anthropic API key"),
+        *_EVENTS,
+        Call("sqs:SendMessage", WEBHOOK_QUEUE, "webhooks: an economy item's terminal event"),
     ),
     "SweeperFunction": (
         *(c._replace(resource=c.resource.format(fn="SweeperFunction")) for c in _PLATFORM),
@@ -142,6 +166,21 @@ CALLS: dict[str, tuple[Call, ...]] = {
         Call("dynamodb:GetItem", TENANTS, "authorizer: the key's hash and its tenant"),
         Call("dynamodb:UpdateItem", TENANTS, "authorizer: last_used_at, every few minutes"),
         Call("secretsmanager:GetSecretValue", PEPPER, "authorizer: the key hash pepper"),
+    ),
+    "WebhookFunction": (
+        *(c._replace(resource=c.resource.format(fn="WebhookFunction")) for c in _PLATFORM),
+        Call("sqs:ReceiveMessage", WEBHOOK_QUEUE, "event source mapping: poll"),
+        Call("sqs:DeleteMessage", WEBHOOK_QUEUE, "event source mapping: delete processed"),
+        Call("sqs:GetQueueAttributes", WEBHOOK_QUEUE, "event source mapping: queue attributes"),
+        Call("sqs:ChangeMessageVisibility", WEBHOOK_QUEUE, "event source mapping: back off"),
+        Call("sqs:SendMessage", WEBHOOK_QUEUE, "processor: deliveries, retries (also batch)"),
+        Call("sqs:SendMessage", WEBHOOK_DLQ, "processor: a delivery that gave up"),
+        Call("dynamodb:UpdateItem", INVOCATIONS, "store: count a batch's finished items"),
+        Call("dynamodb:GetItem", TENANTS, "subscriptions: still active before an attempt"),
+        Call("dynamodb:UpdateItem", TENANTS, "subscriptions: disable after 410 Gone"),
+        Call("dynamodb:Query", TENANT_INDEX, "subscriptions: the tenant's, by-tenant index"),
+        Call("secretsmanager:GetSecretValue", WEBHOOK_SECRETS, "signing: the tenant's secret"),
+        Call("secretsmanager:CreateSecret", WEBHOOK_SECRETS, "signing: a tenant's first secret"),
     ),
 }
 

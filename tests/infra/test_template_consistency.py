@@ -35,6 +35,7 @@ FUNCTIONS = (
     "CollectorFunction",
     "AuthorizerFunction",
     "SweeperFunction",
+    "WebhookFunction",
 )
 ARTIFACT_PACKAGES = {"handlers", "agents"}
 
@@ -47,6 +48,7 @@ _BOTH = {
     "PAYLOAD_PREFIX",
     "INVOCATIONS_TABLE",
     "IDEMPOTENCY_TABLE",
+    "EVENTS_TABLE",
     "INVOCATION_QUEUE_URL",
     "DLQ_URL",
     "MODEL_ALIASES",
@@ -73,6 +75,7 @@ _BOTH = {
     "WEB_FETCH_MAX_USES",
     "WEB_ALLOWED_DOMAINS",
     "WEB_BLOCKED_DOMAINS",
+    "WEBHOOK_QUEUE_URL",
 }
 #: Resumable runs (issue #15): read by every function that runs an invocation.
 _RESUMABLE = {
@@ -103,9 +106,22 @@ NEEDS: dict[str, set[str]] = {
     "SweeperFunction": _BOTH | {"APPROVAL_TIMEOUT_SECONDS", "HANDOFF_GRACE_SECONDS"},
     # Globals give it the shared variables too; it reads only these (checked on its own block).
     "AuthorizerFunction": {"TENANTS_TABLE", "TENANT_KEY_PEPPER_SECRET", "KEY_LAST_USED_INTERVAL_S"},
+    # Globals give it the shared variables too; its own block holds only these.
+    "WebhookFunction": {
+        "INVOCATIONS_TABLE",
+        "TENANTS_TABLE",
+        "WEBHOOK_QUEUE_URL",
+        "WEBHOOK_DLQ_URL",
+        "WEBHOOK_SECRET_PREFIX",
+        "WEBHOOK_RETRY_SCHEDULE",
+        "WEBHOOK_ALLOW_LOCAL",
+        "WEBHOOK_CONNECT_TIMEOUT_S",
+        "WEBHOOK_READ_TIMEOUT_S",
+        "WEBHOOK_LINK_BASE",
+    },
 }
 #: Functions whose own Environment block is checked for extras (Globals are shared).
-OWN_ENV_ONLY = {"AuthorizerFunction"}
+OWN_ENV_ONLY = {"AuthorizerFunction", "WebhookFunction"}
 #: Read only outside AWS; never set by the template.
 LOCAL_ONLY = {"ANTHROPIC_API_KEY"}
 POWERTOOLS = {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "POWERTOOLS_LOG_LEVEL"}
@@ -323,7 +339,7 @@ def test_every_api_operation_requires_authentication() -> None:
 
 def test_worker_is_fed_by_the_invocation_queue_with_partial_batch_failures() -> None:
     mappings = resources("AWS::Lambda::EventSourceMapping")
-    assert set(mappings) == {"WorkerInvocationQueueMapping"}
+    assert set(mappings) == {"WorkerInvocationQueueMapping", "WebhookQueueMapping"}
     props = mappings["WorkerInvocationQueueMapping"]["Properties"]
     assert props["EventSourceArn"] == {"Fn::GetAtt": ["InvocationQueue", "Arn"]}
     assert props["FunctionName"] == {"Ref": "WorkerFunction.Alias"}
@@ -332,6 +348,24 @@ def test_worker_is_fed_by_the_invocation_queue_with_partial_batch_failures() -> 
     assert props["ScalingConfig"] == {"MaximumConcurrency": {"Ref": "WorkerMaxConcurrency"}}
     for fn in FUNCTIONS:
         assert "Events" not in function_properties(fn), f"{fn}: SAM events bypass the roles"
+
+
+def test_webhook_function_is_fed_by_its_queue_with_a_dlq_and_an_alarm() -> None:
+    props = resources("AWS::Lambda::EventSourceMapping")["WebhookQueueMapping"]["Properties"]
+    assert props["EventSourceArn"] == {"Fn::GetAtt": ["WebhookQueue", "Arn"]}
+    assert props["FunctionName"] == {"Ref": "WebhookFunction.Alias"}
+    assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    queue = resources()["WebhookQueue"]["Properties"]
+    assert queue["RedrivePolicy"]["deadLetterTargetArn"] == {
+        "Fn::GetAtt": ["WebhookDeadLetterQueue", "Arn"]
+    }
+    assert queue["VisibilityTimeout"] >= 6 * function_properties("WebhookFunction")["Timeout"]
+    alarm = resources()["WebhookDeadLetterQueueAlarm"]["Properties"]
+    assert alarm["Dimensions"][0]["Value"] == {
+        "Fn::GetAtt": ["WebhookDeadLetterQueue", "QueueName"]
+    }
+    env = resources()["WebhookFunction"]["Properties"]["Environment"]["Variables"]
+    assert env["WEBHOOK_ALLOW_LOCAL"] == "false", "deployed webhooks never allow loopback"
 
 
 @pytest.mark.parametrize("fn", FUNCTIONS)
@@ -629,6 +663,7 @@ def test_outputs_tell_how_to_reach_the_stack() -> None:
         "DeadLetterQueueUrl",
         "TenantsTableName",
         "TenantKeyPepperSecretName",
+        "EventsTableName",
     } <= set(outputs)
     assert "get-api-key" in outputs["ApiKeyId"]["Description"]
     assert outputs["AgentsPrefix"]["Value"] == iam_actions.AGENTS_PREFIX
@@ -690,6 +725,8 @@ _ACTION_OVERRIDES = {
     "sqs:DeleteMessageBatch": "sqs:DeleteMessage",
     "sqs:ChangeMessageVisibilityBatch": "sqs:ChangeMessageVisibility",
     "dynamodb:TransactGetItems": "dynamodb:GetItem",
+    # agents.events.log: a transaction of conditional puts only
+    "dynamodb:TransactWriteItems": "dynamodb:PutItem",
 }
 
 
@@ -729,7 +766,13 @@ def _service_of(node: Any, assigned: dict[str, str]) -> str | None:
 #: Core modules only the operator's CLI runs (``agw dlq redrive``, ``agw agents push``), with
 #: the operator's credentials: no function role needs their calls.
 OPERATOR_MODULES = frozenset(
-    {"src/agents/redrive.py", "src/agents/publish.py", "src/agents/tenants/lifecycle.py"}
+    {
+        "src/agents/redrive.py",
+        "src/agents/publish.py",
+        "src/agents/tenants/lifecycle.py",
+        "src/agents/queue_peek.py",
+        "src/agents/webhooks/dead_letters.py",
+    }
 )
 
 

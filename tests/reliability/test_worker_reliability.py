@@ -37,6 +37,8 @@ def test_chaos(harness: Harness) -> None:
     assert out["FAILED"] == out["dlq_messages"]
     assert out["dlq_duplicates"] == 0
     assert out["transient_SUCCEEDED"] >= 0.99 * TRANSIENT_JOBS
+    assert out["event_logs_gapless"] == out["event_logs_one_completed"] == CHAOS_JOBS
+    assert out["event_logs_final_status"] == CHAOS_JOBS
     assert out.ok, out.failed
 
 

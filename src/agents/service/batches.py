@@ -29,6 +29,7 @@ from agents.records import (
 )
 from agents.service.core import ServiceCore, pinned_version_id
 from agents.types import InvocationStatus
+from agents.webhooks.destinations import check_webhook
 
 if TYPE_CHECKING:
     from agents.definitions import AgentDefinition
@@ -67,6 +68,7 @@ class BatchUseCases(ServiceCore):
         from agents.tool_runs import check_tenant_budget
 
         check_tenant_budget(tenant)
+        check_webhook(request.webhook, settings)
         keys = [item.idempotency_key for item in request.items]
         if idempotency_key:
             batch_id, deterministic = f"bat_{_digest('key', tenant, idempotency_key)}", True
@@ -84,6 +86,7 @@ class BatchUseCases(ServiceCore):
                 agent_version=request.version,
                 processing=request.processing,
                 metadata=dict(request.metadata),
+                webhook=request.webhook,
             )
         )
         logger.append_keys(batch_id=batch.id)
@@ -217,6 +220,7 @@ class BatchUseCases(ServiceCore):
             counts=counts,
             done=counts.terminal >= batch.item_count,
             metadata=batch.metadata,
+            webhook=batch.webhook,
             created_at=batch.created_at,
             links={
                 "self": f"/batches/{batch.id}",

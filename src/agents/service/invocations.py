@@ -32,6 +32,7 @@ from agents.records import (
 )
 from agents.service.core import API_RESPONSE_MARGIN_MS, ServiceCore, pinned_version_id
 from agents.types import ErrorInfo, InvocationStatus
+from agents.webhooks.destinations import check_webhook
 from agents.workspace.inputs import check_request_workspace
 
 if TYPE_CHECKING:
@@ -87,6 +88,7 @@ class InvocationUseCases(ServiceCore):
 
         check_tenant_budget(tenant)
         check_request_workspace(tenant, request.files, request.workspace, self.settings)
+        check_webhook(request.webhook, self.settings)
         mode = InvocationMode.ASYNC if asynchronous else InvocationMode.SYNC
         invocation_id = (
             derived_invocation_id("idem", tenant, idempotency_key)
@@ -108,6 +110,7 @@ class InvocationUseCases(ServiceCore):
             files=request.files,
             workspace=request.workspace,
             metadata=dict(request.metadata),
+            webhook=request.webhook,
             idempotency_key=idempotency_key,
             agent_version=request.version,
             agent_version_id=pinned_version_id(definition),

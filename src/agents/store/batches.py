@@ -13,6 +13,7 @@ from agents.records import (
     InvocationRecord,
     batch_from_item,
     is_valid_id,
+    iso_ms,
     to_item,
     utc_now,
 )
@@ -25,7 +26,7 @@ MAX_COUNT_PAGES = 200
 
 
 class BatchRecords(StoreTable):
-    """create_batch, get_batch, batch_counts, list_batch."""
+    """create_batch, get_batch, batch_counts, list_batch; the items-finished bookkeeping."""
 
     def create_batch(self, batch: BatchRecord) -> BatchRecord:
         """Store a batch record (same table, ``kind = batch``, owner in ``batch_tenant``)."""
@@ -96,3 +97,54 @@ class BatchRecords(StoreTable):
         return query_invocations(
             self.dynamodb, self.table, listing, limit=limit, cursor=cursor, payloads=payloads
         )
+
+    def record_item_finished(
+        self, batch_id: str, invocation_id: str, *, now: float | None = None
+    ) -> BatchRecord | None:
+        """Note that an item ended (``ADD`` to the ``finished_items`` string set: a repeat is
+        a no-op, so a redelivered event or a redriven item never counts twice).
+
+        Returns the batch as it now stands (None for an unknown batch). It is complete when
+        ``finished_items`` holds every item; whoever sees it complete with no
+        ``completed_at`` announces ``batch.completed`` and then calls
+        :meth:`mark_batch_announced` (a crash in between announces again, with the same
+        ``webhook-id``; decision 16.55).
+        """
+        if not is_valid_id(batch_id) or not is_valid_id(invocation_id):
+            return None
+        stamp = iso_ms(utc_now() if now is None else now)
+        try:
+            with translate_aws_errors("dynamodb:UpdateItem"):
+                updated = self.dynamodb.update_item(
+                    TableName=self.table,
+                    Key={"id": {"S": batch_id}},
+                    UpdateExpression="ADD finished_items :item SET updated_at = :now",
+                    ConditionExpression="#kind = :batch",
+                    ExpressionAttributeNames={"#kind": "kind"},
+                    ExpressionAttributeValues={
+                        ":item": {"SS": [invocation_id]},
+                        ":now": {"S": stamp},
+                        ":batch": {"S": KIND_BATCH},
+                    },
+                    ReturnValues="ALL_NEW",
+                )
+        except self.dynamodb.exceptions.ConditionalCheckFailedException:
+            return None
+        return batch_from_item(updated["Attributes"])
+
+    def mark_batch_announced(self, batch_id: str, *, now: float | None = None) -> bool:
+        """Set ``completed_at`` once; whether this call set it."""
+        stamp = iso_ms(utc_now() if now is None else now)
+        try:
+            with translate_aws_errors("dynamodb:UpdateItem"):
+                self.dynamodb.update_item(
+                    TableName=self.table,
+                    Key={"id": {"S": batch_id}},
+                    UpdateExpression="SET completed_at = :now",
+                    ConditionExpression="attribute_exists(id)"
+                    " AND attribute_not_exists(completed_at)",
+                    ExpressionAttributeValues={":now": {"S": stamp}},
+                )
+        except self.dynamodb.exceptions.ConditionalCheckFailedException:
+            return False
+        return True

@@ -53,4 +53,5 @@ def get_store() -> InvocationStore:
         dlq_url=settings.dlq_url,
         offload_threshold_bytes=settings.offload_threshold_bytes,
         retention_days=settings.retention_days,
+        webhook_queue_url=settings.webhook_queue_url,
     )

@@ -22,6 +22,7 @@ from typing import Any
 
 from agents.dead_letter_messages import DlqMessage, send_to_dlq
 from agents.errors import Conflict, NotCancellable, PayloadTooLarge, RedriveRefused
+from agents.events.transitions import record_transition
 from agents.observability import logger
 from agents.records import (
     InvocationRecord,
@@ -76,6 +77,7 @@ class LifecycleTransitions(StoreTable):
         created, refusal = self._insert(record)
         if refusal is not None:
             raise Conflict(f"invocation {record.id} already exists", invocation_id=record.id)
+        self._after_transition(created, created=True)
         return created
 
     def create_or_get(self, record: InvocationRecord) -> tuple[InvocationRecord, bool]:
@@ -86,6 +88,7 @@ class LifecycleTransitions(StoreTable):
         """
         created, refusal = self._insert(record)
         if refusal is None:
+            self._after_transition(created, created=True)
             return created, True
         existing = visible_invocation(refusal.current, record.tenant)
         if existing is None:
@@ -127,7 +130,11 @@ class LifecycleTransitions(StoreTable):
             expr.remove("sweep_shard", "sweep_at")
         condition = f"{is_invocation(expr)} AND {is_claimable(expr, now)}"
         item = self._update(invocation_id, expr, condition)
-        return None if item is None else from_item(item)
+        if item is None:
+            return None
+        claimed = from_item(item)
+        self._after_transition(claimed)
+        return claimed
 
     def complete(
         self,
@@ -186,7 +193,9 @@ class LifecycleTransitions(StoreTable):
         memory: dict[str, Any] = {"output": output}
         if tool_run is not None:
             memory["patch"] = tool_run.patch
-        return from_item(item).model_copy(update=memory)
+        done = from_item(item).model_copy(update=memory)
+        self._after_transition(done)
+        return done
 
     def fail(
         self,
@@ -227,6 +236,7 @@ class LifecycleTransitions(StoreTable):
                 "attempts": record.attempts,
             },
         )
+        self._after_transition(record)
         self._send_dlq(record, now)
         return True
 
@@ -274,7 +284,9 @@ class LifecycleTransitions(StoreTable):
         item = self._update(invocation_id, expr, is_held_by(expr, owner))
         if item is None:
             raise _lease_lost(invocation_id)
-        return from_item(item)
+        released = from_item(item)
+        self._after_transition(released)
+        return released
 
     def cancel(
         self, invocation_id: str, tenant: str, *, now: float | None = None
@@ -296,7 +308,9 @@ class LifecycleTransitions(StoreTable):
         )
         result = self._update_or_refusal(invocation_id, expr, condition)
         if not isinstance(result, Refusal):
-            return from_item(result)
+            cancelled = from_item(result)
+            self._after_transition(cancelled)
+            return cancelled
         current = visible_invocation(result.current, tenant)
         if current is None:
             raise invocation_not_found(invocation_id)
@@ -346,9 +360,20 @@ class LifecycleTransitions(StoreTable):
                 f"invocation {invocation_id} changed during the redrive; try again",
                 invocation_id=invocation_id,
             )
-        return from_item(item)
+        requeued = from_item(item)
+        self._after_transition(requeued)
+        return requeued
 
     # --- internals -------------------------------------------------------------------
+
+    def _after_transition(self, record: InvocationRecord, *, created: bool = False) -> None:
+        """After a successful transition: its events (``status``; ``waiting`` for WAITING,
+        ``completed`` when terminal) in one write, then its webhook event (terminal or
+        WAITING; only when someone listens). Neither ever raises (decisions 16.8, 16.53)."""
+        from agents.webhooks.notifier import notify_transition
+
+        record_transition(record, created=created)
+        notify_transition(record, self.webhook_queue_url)
 
     def _insert(self, record: InvocationRecord) -> tuple[InvocationRecord, Refusal | None]:
         """Validate, offload and put a new record: ``(record, None)`` when written (payloads

@@ -118,7 +118,9 @@ class ResumableTransitions(LifecycleTransitions):
         item = self._update(invocation_id, expr, is_held_by(expr, owner))
         if item is None:
             raise _stale(invocation_id, "hand-off refused")
-        return from_item(item)
+        handed_off = from_item(item)
+        self._after_transition(handed_off)
+        return handed_off
 
     def wait_for_approval(
         self,
@@ -142,7 +144,9 @@ class ResumableTransitions(LifecycleTransitions):
         item = self._update(invocation_id, expr, is_held_by(expr, owner))
         if item is None:
             raise _stale(invocation_id, "WAITING refused")
-        return from_item(item)
+        waiting = from_item(item)
+        self._after_transition(waiting)
+        return waiting
 
     def decide_actions(
         self,
@@ -181,7 +185,9 @@ class ResumableTransitions(LifecycleTransitions):
         )
         result = self._update_or_refusal(invocation_id, expr, condition)
         if not isinstance(result, Refusal):
-            return from_item(result)
+            decided = from_item(result)
+            self._after_transition(decided)
+            return decided
         seen = visible_invocation(result.current, tenant)
         if seen is None:
             raise invocation_not_found(invocation_id)
@@ -247,7 +253,9 @@ class ResumableTransitions(LifecycleTransitions):
         item = self._update(invocation_id, expr, f"{is_invocation(expr)} AND {state}")
         if item is None:
             return False
-        self._send_dlq(from_item(item), now)
+        failed = from_item(item)
+        self._after_transition(failed)
+        self._send_dlq(failed, now)
         return True
 
 

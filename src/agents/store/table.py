@@ -61,11 +61,14 @@ class StoreTable:
         retention_days: int,
         dynamodb: DynamoDBClient | None = None,
         s3: S3Client | None = None,
+        webhook_queue_url: str = "",
     ) -> None:
         if not table:
             raise ConfigurationError("the invocations table is not configured (INVOCATIONS_TABLE)")
         self.table = table
         self.dlq_url = dlq_url
+        #: Where terminal transitions announce themselves ("": no webhooks).
+        self.webhook_queue_url = webhook_queue_url
         self.retention_days = retention_days
         self.payloads = PayloadOffload(
             bucket=payload_bucket,

@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from agw import client_cli, follow
+from agw import client_cli, progress
 from agw.approvals_cmd import decisions_for
 from agw.cli import main
 from agw.client import AgwClient, ClientError
@@ -54,8 +54,8 @@ class FakeApi:
 def run(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> Callable[..., tuple[int, str, str]]:
-    monkeypatch.setattr(follow, "FIRST_INTERVAL_S", 0.001)
-    monkeypatch.setattr(follow, "MAX_INTERVAL_S", 0.004)
+    monkeypatch.setattr(progress, "FIRST_INTERVAL_S", 0.001)
+    monkeypatch.setattr(progress, "MAX_INTERVAL_S", 0.004)
 
     def invoke(api: FakeApi, *argv: str) -> tuple[int, str, str]:
         def client(args: Any) -> AgwClient:
@@ -114,7 +114,7 @@ def test_a_run_waiting_for_approval_prints_its_actions_and_the_command(run: Any)
     waiting = view("WAITING", 1, 1, pending_actions=PENDING)
     api = FakeApi((202, view("RUNNING", 1, 0)), [waiting])
     code, _, err = run(api, "invoke", "a", "go", "--require-approval", "Bash")
-    assert code == follow.EXIT_WAITING == 3
+    assert code == progress.EXIT_WAITING == 3
     assert json.loads(api.requests[0].content)["require_approval"] == ["Bash"]
     assert "waiting for approval: 2 pending action(s)" in err
     assert '  toolu_a  Bash  {"command": "rm -rf build"}' in err
@@ -190,6 +190,6 @@ def test_follow_gives_up_after_its_timeout_and_backs_off() -> None:
 
     client = AgwClient("http://api.test", "k", transport=httpx.MockTransport(api))
     with pytest.raises(ClientError, match="still RUNNING after 20 s"):
-        follow.follow(client, INV, timeout_s=20, sleep=sleep, clock=lambda: now[0])
+        progress.poll_progress(client, INV, timeout_s=20, sleep=sleep, clock=lambda: now[0])
     assert slept[:5] == [0.5, 1.0, 2.0, 4.0, 5.0]
     assert sum(slept) == pytest.approx(20)

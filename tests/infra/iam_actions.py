@@ -160,6 +160,9 @@ CALLS: dict[str, tuple[Call, ...]] = {
         Call("dynamodb:UpdateItem", INVOCATIONS, "sweeper: resume, fail or reschedule a record"),
         Call("sqs:SendMessage", QUEUE, "sweeper: the continuation message of a resumed run"),
         Call("sqs:SendMessage", DLQ, "DLQ message for an abandoned or timed-out run"),
+        # its transitions write their events and announce themselves (store._after_transition)
+        *_EVENTS,
+        Call("sqs:SendMessage", WEBHOOK_QUEUE, "webhooks: an abandoned / timed-out run's event"),
     ),
     "AuthorizerFunction": (
         *(c._replace(resource=c.resource.format(fn="AuthorizerFunction")) for c in _PLATFORM),

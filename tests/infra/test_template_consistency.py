@@ -876,5 +876,6 @@ def test_sweeper_runs_every_five_minutes_one_at_a_time_and_alarms_on_errors() ->
 
 def test_sweeper_queries_only_the_sweep_index() -> None:
     queries = {r for a, r in _allowed("SweeperFunction") if a == "dynamodb:Query"}
-    assert queries == {iam_actions.SWEEP_INDEX}
+    # the index for finding due records; the event log's tail for its transitions' events
+    assert queries == {iam_actions.SWEEP_INDEX, iam_actions.EVENTS}
     assert not {a for a, _ in _allowed("SweeperFunction") if a in {"dynamodb:Scan"}}

@@ -181,6 +181,22 @@ def test_invocation_context_is_kept_on_invocations_and_batch_items(
     drain_queue(api_stack.stack.queue_url, rounds=1)
 
 
+@pytest.mark.parametrize(
+    "field",
+    [
+        {"max_tokens": 10**200},
+        {"max_tool_calls": 10**30},
+        {"max_cost_usd": 1e300},
+        {"max_cost_usd": "Infinity"},
+    ],
+)
+def test_numbers_too_large_for_a_record_are_422_not_500(
+    api: ApiClient, field: dict[str, Any]
+) -> None:
+    # Found by the fuzzer: a number beyond DynamoDB's range failed the record write (500).
+    assert_problem(api.post(PATH, {**BODY, **field}), 422, "validation-error")
+
+
 def test_batch_limits_are_413_and_422(api: ApiClient, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("BATCH_MAX_ITEMS", "2")
     container.reset()

@@ -68,6 +68,11 @@ MAX_METADATA_VALUE_CHARS = 1024
 MAX_INVOCATION_CONTEXT_CHARS = 256
 #: The largest ``max_turns`` a request may ask for.
 MAX_TURNS_LIMIT = 200
+#: Sanity bounds of the other numeric request fields (a number must fit a DynamoDB number;
+#: the deployment's own ``MAX_TOKENS_LIMIT`` still applies when the run starts).
+MAX_TOKENS_BOUND = 1_000_000
+MAX_TOOL_CALLS_BOUND = 10_000
+MAX_COST_USD_BOUND = 100_000.0
 
 #: The caller's workflow (``ring:dev-refactor``): printable ASCII, no leading or trailing
 #: space, 1 to 256 characters. Output sections may be required only in one context.
@@ -145,6 +150,7 @@ class InvokeRequest(_Request):
     max_tokens: int | None = Field(
         default=None,
         ge=1,
+        le=MAX_TOKENS_BOUND,
         description="Upper bound of output tokens (default and maximum are deployment settings).",
     )
     metadata: dict[str, str] = Field(
@@ -172,11 +178,14 @@ class InvokeRequest(_Request):
     max_tool_calls: int | None = Field(
         default=None,
         ge=0,
+        le=MAX_TOOL_CALLS_BOUND,
         description="A tool run's client tool calls at most (`stop_reason: max_tool_calls`).",
     )
     max_cost_usd: float | None = Field(
         default=None,
         gt=0,
+        le=MAX_COST_USD_BOUND,
+        allow_inf_nan=False,
         description="Stop a tool run once its estimated cost reaches this (`stop_reason: "
         "max_cost`).",
     )
@@ -257,7 +266,7 @@ class BatchRequest(_Request):
 
     agent: str = Field(min_length=1, max_length=128, description="The agent's name.")
     items: list[BatchItem] = Field(min_length=1, description="The inputs (bounded per deployment).")
-    max_tokens: int | None = Field(default=None, ge=1)
+    max_tokens: int | None = Field(default=None, ge=1, le=MAX_TOKENS_BOUND)
     version: str | None = Field(default=None, min_length=1, max_length=128)
     metadata: dict[str, str] = Field(default_factory=dict, description="Labels of the batch.")
     processing: Processing = Field(

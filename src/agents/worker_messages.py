@@ -28,6 +28,7 @@ from pydantic import (
 from agents.api_models import (
     IDEMPOTENCY_KEY_RE,
     MAX_IDEMPOTENCY_KEY_LENGTH,
+    MAX_TOKENS_BOUND,
     InvocationContext,
     check_metadata,
 )
@@ -87,7 +88,7 @@ class RawJob(BaseModel):
     input: str = Field(min_length=1)
     context: dict[str, Any] | None = None
     invocation_context: InvocationContext | None = None
-    max_tokens: int | None = Field(default=None, ge=1)
+    max_tokens: int | None = Field(default=None, ge=1, le=MAX_TOKENS_BOUND)
     metadata: dict[str, str] = Field(default_factory=dict)
     idempotency_key: str | None = Field(
         default=None, min_length=1, max_length=MAX_IDEMPOTENCY_KEY_LENGTH

@@ -26,6 +26,7 @@ from local.ports import PortInUseError, port_free
 from local.stack import (
     API_FUNCTION,
     DEFAULT_COLLECTOR_PERIOD_S,
+    DEFAULT_SWEEPER_PERIOD_S,
     WORKER_STOP_TIMEOUT_S,
     LocalStack,
     LocalStackError,
@@ -41,6 +42,7 @@ __all__ = [
     "DEFAULT_AWS_PORT",
     "DEFAULT_FAILURE_VISIBILITY_S",
     "DEFAULT_MODEL_PORT",
+    "DEFAULT_SWEEPER_PERIOD_S",
     "DEMO_INPUT",
     "FLAGSHIP_AGENT",
     "WORKER_STOP_TIMEOUT_S",
@@ -75,7 +77,10 @@ class DevStack:
     * ``worker``: start the SQS poller (default true); ``worker_concurrency``:
       its consumer threads (default: the template's mapping); and
       ``failure_visibility_timeout``: seconds before a failed record is
-      redelivered (``None`` keeps the queue's own timeout).
+      redelivered (``None`` keeps the queue's own timeout); ``worker_timeout_s``: the
+      worker function's timeout (default: the template's), which bounds a segment.
+    * ``sweeper_period_s``: run the sweeper every that many seconds (default 5 with the
+      worker; ``None``: not at all).
     * ``env_overrides``: extra variables for the functions (after the template's);
       ``parameter_overrides``: template parameters.
     * ``definitions``: folders/files pushed to the agents bucket (lint first).
@@ -106,6 +111,9 @@ class DevStack:
         options.setdefault("worker", True)
         options.setdefault("webhooks", options["worker"])
         options.setdefault("failure_visibility_timeout", DEFAULT_FAILURE_VISIBILITY_S)
+        options.setdefault(
+            "sweeper_period_s", DEFAULT_SWEEPER_PERIOD_S if options["worker"] else None
+        )
         self.stack = LocalStack(
             anthropic_api_key=anthropic_api_key,
             api_keys=self.api_keys,
@@ -203,6 +211,8 @@ class DevStack:
             environment={k: v for k, v in env.items() if k != "ANTHROPIC_API_KEY"},
             environment_conflicts=stack.environment_conflicts,
             worker=stack.worker,
+            worker_timeout_s=stack.poller.timeout_s if stack.poller is not None else None,
+            sweeper_period_s=stack.sweeper_period_s,
             started_in_s=round(time.monotonic() - started, 3),
             webhook_secrets=dict(stack.webhook_secrets),
         )

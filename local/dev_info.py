@@ -13,6 +13,8 @@ from local.dev_file import DevFile, DevFileModel, DevFileResources
 from local.invoke import OFFLINE_API_KEY
 
 __all__ = [
+    "APPROVAL_DEMO_ENABLED",
+    "APPROVAL_DEMO_TOOLS",
     "DEMO_INPUT",
     "FLAGSHIP_AGENT",
     "TOOL_DEMO_AGENT",
@@ -20,6 +22,7 @@ __all__ = [
     "TOOL_DEMO_FILES",
     "TOOL_DEMO_INPUT",
     "DevInfo",
+    "approval_demo_body",
     "event_log_lines",
     "generate_api_key",
     "tool_demo_body",
@@ -50,11 +53,20 @@ TOOL_DEMO_FILES: dict[str, str] = {
 }
 #: ``agw dev``'s demo also POSTs :func:`tool_demo_body` to ``TOOL_DEMO_AGENT`` (issue 14).
 TOOL_DEMO_ENABLED = True
+#: ...and the same run with :data:`APPROVAL_DEMO_TOOLS` needing approval: it stops WAITING
+#: and ``agw dev`` prints how to approve it (issue 15).
+APPROVAL_DEMO_ENABLED = True
+APPROVAL_DEMO_TOOLS = ["Edit"]
 
 
 def tool_demo_body() -> dict[str, Any]:
     """The invocation body of the tool demo: the task and its files."""
     return {"input": TOOL_DEMO_INPUT, "files": dict(TOOL_DEMO_FILES)}
+
+
+def approval_demo_body() -> dict[str, Any]:
+    """The tool demo's body with its Edit calls waiting for approval."""
+    return {**tool_demo_body(), "require_approval": list(APPROVAL_DEMO_TOOLS)}
 
 
 def event_log_lines(invocation_id: str, events: list[dict[str, Any]]) -> list[str]:
@@ -118,6 +130,10 @@ class DevInfo(BaseModel):
     environment_conflicts: list[str]
     worker: bool
     started_in_s: float
+    #: The worker function's timeout locally (``agw dev --worker-timeout``); None: no worker.
+    worker_timeout_s: float | None = None
+    #: Seconds between two sweeps (``agw dev --sweeper-period``); None: no sweeper.
+    sweeper_period_s: float | None = None
     #: API key -> its tenant's webhook signing secret (empty without webhooks).
     webhook_secrets: dict[str, str] = {}
 

@@ -59,6 +59,8 @@ class SqsPoller:
     report_batch_item_failures: bool = False
     concurrency: int = DEFAULT_CONCURRENCY
     failure_visibility_timeout: int | None = None
+    #: The handler's deadline instead of the template's ``Timeout`` (local only).
+    function_timeout_s: float | None = None
     poll_wait_s: int = 1
     _handler: Handler | None = field(init=False, default=None, repr=False)
     _handler_lock: threading.Lock = field(init=False, default_factory=threading.Lock, repr=False)
@@ -73,6 +75,8 @@ class SqsPoller:
             raise ValueError("batch_size and concurrency must be at least 1")
         if not 1 <= self.poll_wait_s <= 20:
             raise ValueError("poll_wait_s must be 1..20 (SQS long polling)")
+        if self.function_timeout_s is not None and self.function_timeout_s <= 0:
+            raise ValueError("function_timeout_s must be positive")
         self._handler = handler
 
     @classmethod
@@ -111,6 +115,13 @@ class SqsPoller:
         )
 
     # ---------------------------------------------------------------- lifecycle
+
+    @property
+    def timeout_s(self) -> float:
+        """The handler's timeout: ``function_timeout_s``, else the template's ``Timeout``."""
+        if self.function_timeout_s is not None:
+            return self.function_timeout_s
+        return float(self.function.timeout)
 
     @property
     def url(self) -> str:
@@ -161,7 +172,7 @@ class SqsPoller:
         """Stop polling; wait for in-flight batches (at most ``timeout_s``,
         default: the function's timeout plus one long poll)."""
         self._stop.set()
-        limit = timeout_s if timeout_s is not None else self.function.timeout + self.poll_wait_s + 5
+        limit = timeout_s if timeout_s is not None else self.timeout_s + self.poll_wait_s + 5
         deadline = time.monotonic() + limit
         for thread in self._threads:
             thread.join(timeout=max(0.0, deadline - time.monotonic()))
@@ -286,7 +297,7 @@ class SqsPoller:
         assert self._sqs is not None
         self._count(batches=1, received=len(messages))
         event = self.event_for(messages)
-        context = context_for(self.function)
+        context = context_for(self.function, timeout_seconds=self.timeout_s)
         every = {m["MessageId"] for m in messages}
         try:
             response = self._handler_fn()(event, context)
@@ -297,9 +308,9 @@ class SqsPoller:
         else:
             if context.timed_out:
                 log.error(
-                    "%s: Task timed out after %d seconds: the whole batch will be retried",
+                    "%s: Task timed out after %g seconds: the whole batch will be retried",
                     self.function.logical_id,
-                    self.function.timeout,
+                    self.timeout_s,
                 )
                 self._count(handler_errors=1)
                 failed = every

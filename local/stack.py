@@ -21,6 +21,7 @@ from local.aws_stack import LocalAwsStack
 from local.invoke import OFFLINE_API_KEY
 from local.ports import PortInUseError
 from local.runtime import Handler, load_handler, patched_environ
+from local.schedules import ScheduleThread
 from local.template import DEFAULT_REGION, DEFAULT_STACK_NAME, FunctionSpec, Template
 
 if TYPE_CHECKING:
@@ -32,6 +33,8 @@ __all__ = [
     "API_FUNCTION",
     "COLLECTOR_FUNCTION",
     "DEFAULT_COLLECTOR_PERIOD_S",
+    "DEFAULT_SWEEPER_PERIOD_S",
+    "SWEEPER_FUNCTION",
     "WORKER_FUNCTION",
     "WORKER_STOP_TIMEOUT_S",
     "CollectorThread",
@@ -45,8 +48,11 @@ log = logging.getLogger(__name__)
 API_FUNCTION = "ApiFunction"
 WORKER_FUNCTION = "WorkerFunction"
 COLLECTOR_FUNCTION = "CollectorFunction"
+SWEEPER_FUNCTION = "SweeperFunction"
 #: ``agw dev``'s collector period (the deployed schedule runs every 2 minutes).
 DEFAULT_COLLECTOR_PERIOD_S = 2.0
+#: ``agw dev``'s sweeper period (the deployed schedule runs every 5 minutes).
+DEFAULT_SWEEPER_PERIOD_S = 5.0
 #: Upper bound for waiting on in-flight worker batches at stop.
 WORKER_STOP_TIMEOUT_S = 5.0
 
@@ -66,8 +72,10 @@ class StackOptions(TypedDict, total=False):
     api_port: int
     worker: bool
     worker_concurrency: int | None
+    worker_timeout_s: float | None
     webhooks: bool
     failure_visibility_timeout: int | None
+    sweeper_period_s: float | None
     env_overrides: Mapping[str, str] | None
     parameter_overrides: Mapping[str, str] | None
     stack_name: str
@@ -82,9 +90,12 @@ class LocalStack:
       (the offline model); a key uses the real API. ``model=False`` starts neither.
     * ``definitions``: folders/files pushed to the agents bucket (lint errors refuse).
     * ``api_keys``: start the API shim on ``api_port`` (``None``: no shim).
-    * ``worker``: start the SQS poller (``worker_concurrency``, ``failure_visibility_timeout``).
+    * ``worker``: start the SQS poller (``worker_concurrency``, ``failure_visibility_timeout``;
+      ``worker_timeout_s``: the worker's timeout instead of the template's, so a local run
+      can span several segments).
     * ``collector_period_s``: run the economy collector every that many seconds on a thread
-      (``None``: not at all); docs/batches.md.
+      (``None``: not at all); docs/batches.md. ``sweeper_period_s``: the same for the
+      sweeper (abandoned runs, lost hand-offs, approval timeouts; docs/operations.md).
     * ``webhooks``: run the WebhookFunction from its queue, local webhook settings
       (:mod:`local.dev_webhooks`), a signing secret per tenant.
     * ``env_overrides``: extra variables for the functions (after the template's).
@@ -104,8 +115,10 @@ class LocalStack:
         api_port: int = DEFAULT_API_PORT,
         worker: bool = False,
         worker_concurrency: int | None = None,
+        worker_timeout_s: float | None = None,
         failure_visibility_timeout: int | None = None,
         collector_period_s: float | None = None,
+        sweeper_period_s: float | None = None,
         webhooks: bool = False,
         env_overrides: Mapping[str, str] | None = None,
         parameter_overrides: Mapping[str, str] | None = None,
@@ -124,9 +137,12 @@ class LocalStack:
         self.api_port = api_port
         self.worker = worker
         self.worker_concurrency = worker_concurrency
+        self.worker_timeout_s = worker_timeout_s
         self.failure_visibility_timeout = failure_visibility_timeout
         self.collector_period_s = collector_period_s
         self.collector: CollectorThread | None = None
+        self.sweeper_period_s = sweeper_period_s
+        self.sweeper: ScheduleThread | None = None
         self.webhooks = webhooks
         self.webhook_poller: SqsPoller | None = None
         #: API key -> the tenant's webhook signing secret (``webhooks`` only).
@@ -219,6 +235,7 @@ class LocalStack:
                 handler=worker_handler,
                 concurrency=self.worker_concurrency,
                 failure_visibility_timeout=self.failure_visibility_timeout,
+                function_timeout_s=self.worker_timeout_s,
             )
             self.poller.start()
         if self.webhooks:
@@ -235,6 +252,13 @@ class LocalStack:
             collector_handler = import_handler(lambda: load_handler(function), function)
             self.collector = CollectorThread(collector_handler, self.collector_period_s)
             self.collector.start()
+        if self.sweeper_period_s is not None:
+            function = template.function(SWEEPER_FUNCTION)
+            sweeper_handler = import_handler(lambda: load_handler(function), function)
+            self.sweeper = ScheduleThread(
+                sweeper_handler, self.sweeper_period_s, name="sweeper", function=function
+            )
+            self.sweeper.start()
 
     def _bootstrap_access(self, template: Template) -> None:
         """Generated secrets (the key pepper); in KEYS mode a tenant per API key."""
@@ -322,11 +346,13 @@ class LocalStack:
         poller, self.poller = self.poller, None
         webhook_poller, self.webhook_poller = self.webhook_poller, None
         collector, self.collector = self.collector, None
+        sweeper, self.sweeper = self.sweeper, None
         api, self.api = self.api, None
         fake, self.fake_model = self.fake_model, None
         aws, self.aws = self.aws, None
         environment, self._environment = self._environment, None
         steps: list[tuple[str, Any]] = [
+            ("the sweeper", sweeper and sweeper.stop),
             ("the economy collector", collector and collector.stop),
             ("the SQS poller", poller and (lambda: poller.stop(timeout_s=WORKER_STOP_TIMEOUT_S))),
             ("the webhook poller", webhook_poller and (lambda: webhook_poller.stop(timeout_s=15))),
@@ -346,40 +372,11 @@ class LocalStack:
         self.api_url = None
 
 
-class CollectorThread:
+class CollectorThread(ScheduleThread):
     """The collector's schedule in ``agw dev``: its handler every ``period_s`` seconds."""
 
     def __init__(self, handler: Handler, period_s: float) -> None:
-        import threading
-
-        self.handler = handler
-        self.period_s = period_s
-        self.passes = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="economy-collector", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=WORKER_STOP_TIMEOUT_S)
-
-    def _loop(self) -> None:
-        from local.lambda_context import LambdaContext
-
-        while not self._stop.wait(self.period_s):
-            context = LambdaContext(
-                function_name="agent-gateway-collector",
-                invoked_function_arn="arn:aws:lambda:local:000000000000:function:collector",
-                memory_limit_in_mb=1024,
-                timeout_seconds=900,
-            )
-            try:
-                self.handler({"source": "agw-dev"}, context)
-            except Exception:  # the next period tries again, as the schedule would
-                log.exception("economy collector pass failed")
-            self.passes += 1
+        super().__init__(handler, period_s, name="economy-collector")
 
 
 def import_handler(load: Callable[[], Handler], function: FunctionSpec) -> Handler:

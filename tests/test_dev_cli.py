@@ -136,6 +136,11 @@ def test_agw_dev_demo_ready_curl_and_sigint(tmp_path: Path) -> None:
         assert "demo: event log: status QUEUED -> RUNNING -> SUCCEEDED" in stdout
         assert "agw invocations follow ID" in stdout
         assert '"files": {"stats.py"' in stdout  # the announced curl carries the files
+        # then the approval demo: the same run, its Edit waiting for a person (issue 15)
+        waiting = re.search(r"demo: invocation (inv_\w+)  WAITING", stdout)
+        assert waiting, stdout
+        assert f"demo: approve all: agw invocations approve {waiting.group(1)}" in stdout
+        assert re.search(r"demo:   toolu_\w+  Edit  ", stdout)
         # the functions' logs went to stderr, not into the summary
         assert '"level"' not in stdout
         health = httpx.get(api_url + "/health", headers={"x-api-key": key}, timeout=10)
@@ -239,6 +244,7 @@ def test_cli_defaults_match_the_local_stack() -> None:
         5050,
         8899,
     )
+    assert dev_cmd.DEFAULT_SWEEPER_PERIOD_S == dev.DEFAULT_SWEEPER_PERIOD_S
 
 
 def test_the_model_is_real_only_with_a_key() -> None:

@@ -298,3 +298,31 @@ def test_stop_is_bounded_and_clean(fast_stack: StackDescription, fast_template: 
     poller.stop(timeout_s=10)
     assert not poller.running
     assert time.monotonic() - started < 10
+
+
+def test_a_local_worker_timeout_sets_the_deadline_and_times_out(
+    fast_stack: StackDescription, run_poller: Callable[..., SqsPoller]
+) -> None:
+    """``agw dev --worker-timeout``: the context counts down from it, and a handler that
+    returns after it fails its batch, as Lambda's timeout would."""
+    queue = fast_stack.queues["InvocationQueue"]
+    remaining: list[int] = []
+
+    def slow(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        remaining.append(context.get_remaining_time_in_millis())
+        if len(remaining) == 1:
+            time.sleep(0.4)
+        return {"batchItemFailures": []}
+
+    send(queue.url, "slow")
+    poller = run_poller(slow, concurrency=1, function_timeout_s=0.3)
+    assert wait_for(lambda: poller.stats.batches == 1)
+    assert poller.timeout_s == 0.3
+    assert wait_for(lambda: poller.stats.handler_errors == 1)
+    assert 0 < remaining[0] <= 300
+    with pytest.raises(ValueError, match="function_timeout_s"):
+        SqsPoller.from_template(poller_template(fast_stack), function_timeout_s=0)
+
+
+def poller_template(stack: StackDescription) -> Template:
+    return Template.load(FIXTURE_TEMPLATE, endpoint_url=stack.endpoint_url)

@@ -12,6 +12,8 @@ from bench.reliability import (
     fuzz,
     hostile_tools,
     hostile_workspaces,
+    resume_scenarios,
+    run_recovery,
     secrets,
     webhook_scenarios,
     worker_scenarios,
@@ -114,6 +116,33 @@ SCENARIOS: tuple[Scenario, ...] = (
         "hostile-tools",
         "14. Hostile tool inputs",
         lambda h, s: hostile_tools.hostile_tools(_shared_harness(h)),
+    ),
+    Scenario(
+        "crash-anywhere",
+        "15. Crash anywhere (kill -9)",
+        lambda h, s: resume_scenarios.crash_anywhere(
+            _shared_harness(h), turns_per_boundary=(2, 5) if s >= 1 else (3,)
+        ),
+    ),
+    Scenario(
+        "long-run",
+        "16. Long run (segments)",
+        lambda h, s: resume_scenarios.long_run(_shared_harness(h)),
+    ),
+    Scenario(
+        "prefer-wait",
+        "17. Prefer: wait=2",
+        lambda h, s: resume_scenarios.prefer_wait(_shared_harness(h)),
+    ),
+    Scenario(
+        "approval",
+        "18. Approval (approve, deny)",
+        lambda h, s: run_recovery.approval(_shared_harness(h)),
+    ),
+    Scenario(
+        "sweeper",
+        "19. Sweeper (killed sync runs)",
+        lambda h, s: run_recovery.sweeper(_shared_harness(h)),
     ),
     Scenario(
         "webhook-outage",

@@ -182,8 +182,14 @@ class AgwClient:
         idempotency_key: str | None = None,
         files: Mapping[str, str] | None = None,
         workspace: str | None = None,
+        prefer_wait_s: float | None = None,
+        require_approval: list[str] | None = None,
     ) -> tuple[int, dict[str, Any]]:
-        """``POST /agents/{agent}/invocations``: (status, body); 200 sync, 202 async."""
+        """``POST /agents/{agent}/invocations``: (status, body); 200 sync, 202 async.
+
+        ``prefer_wait_s`` (sync only) sends ``Prefer: wait=N`` (RFC 7240): the API runs the
+        invocation inline for at most N seconds, then answers 202 and the run goes on on the
+        queue (docs/api.md, "Sync that falls back to async")."""
         body: dict[str, Any] = {"input": text}
         if context:
             body["context"] = dict(context)
@@ -191,10 +197,14 @@ class AgwClient:
             body["files"] = dict(files)
         if workspace is not None:
             body["workspace"] = workspace
+        if require_approval:
+            body["require_approval"] = list(require_approval)
         body |= _run_fields(max_tokens, metadata, version)
         headers: dict[str, str] = {}
         if asynchronous:
             headers["Prefer"] = "respond-async"
+        elif prefer_wait_s is not None:
+            headers["Prefer"] = f"wait={max(0, round(prefer_wait_s))}"
         if idempotency_key:
             headers["Idempotency-Key"] = idempotency_key
         response = self.request(
@@ -278,6 +288,19 @@ class AgwClient:
 
     def cancel(self, invocation_id: str) -> dict[str, Any]:
         return self._json(self.request("POST", f"/invocations/{_segment(invocation_id)}/cancel"))
+
+    def decide_actions(
+        self, invocation_id: str, decisions: list[dict[str, Any]], *, idempotency_key: str
+    ) -> dict[str, Any]:
+        """``POST /invocations/{id}/actions``: approve/deny a WAITING run's pending actions."""
+        return self._json(
+            self.request(
+                "POST",
+                f"/invocations/{_segment(invocation_id)}/actions",
+                json_body={"decisions": decisions},
+                headers={"Idempotency-Key": idempotency_key},
+            )
+        )
 
     def wait_invocation(
         self,

@@ -16,6 +16,7 @@ State lives in moto's memory: stopping forgets every invocation.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import signal
 import sys
@@ -34,6 +35,7 @@ _DEMO_LINES = 14
 DEFAULT_API_PORT = 3000
 DEFAULT_AWS_PORT = 5050
 DEFAULT_MODEL_PORT = 8899
+DEFAULT_SWEEPER_PERIOD_S = 5.0
 #: (flag, default, what it is, note) of each port flag.
 _PORTS = (
     ("--port", DEFAULT_API_PORT, "the API's port", "0 = a free port"),
@@ -72,6 +74,22 @@ def register(nouns: Any) -> None:
     parser.add_argument(
         "--no-demo", action="store_true", help="skip the demo invocation (READY comes sooner)"
     )
+    parser.add_argument(
+        "--worker-timeout",
+        type=float,
+        metavar="S",
+        help="the worker function's timeout in seconds (default: the template's Timeout); "
+        "a run checkpoints and hands off to a new segment before it, so a short one "
+        "shows long runs spanning segments",
+    )
+    parser.add_argument(
+        "--sweeper-period",
+        type=float,
+        default=DEFAULT_SWEEPER_PERIOD_S,
+        metavar="S",
+        help=f"seconds between two sweeps (default {DEFAULT_SWEEPER_PERIOD_S:g}; the deployed "
+        "schedule runs every 5 minutes; 0 = no sweeper)",
+    )
     parser.add_argument("--template", default="template.yaml", help="default: template.yaml")
     parser.add_argument(
         "--definitions", default="definitions", help="folder pushed to the bucket (definitions)"
@@ -95,6 +113,14 @@ def _handler(args: argparse.Namespace) -> int:
         if not 0 <= getattr(args, flag.removeprefix("--").replace("-", "_")) <= 65535:
             print(f"agw: error: {flag} must be 0-65535", file=sys.stderr)
             return 2
+    if args.worker_timeout is not None and not 1 <= args.worker_timeout <= 900:
+        print(
+            "agw: error: --worker-timeout must be 1-900 seconds (Lambda's limit)", file=sys.stderr
+        )
+        return 2
+    if args.sweeper_period < 0:
+        print("agw: error: --sweeper-period must be 0 (off) or positive", file=sys.stderr)
+        return 2
     # stdout is ours (summary + READY); the functions' JSON logs and metrics go to
     # stderr, like `sam local start-api` prints the container's output.
     out: TextIO = sys.stdout
@@ -124,6 +150,8 @@ def _handler(args: argparse.Namespace) -> int:
         model_port=args.model_port,
         api_keys=args.api_key,
         verbose=args.verbose,
+        worker_timeout_s=args.worker_timeout,
+        sweeper_period_s=args.sweeper_period or None,
     )
     try:
         try:
@@ -217,6 +245,12 @@ def _announce(info: DevInfo, out: TextIO) -> None:
     say(f"AWS (moto)  {info.aws_url}   stack {info.stack_name}, region {info.region}")
     say(f"agents      {', '.join(info.agents)}  (pushed to s3://{info.agents_bucket})")
     say(f"worker      {'polling ' + info.queue_url if info.worker else 'off'}")
+    if info.worker_timeout_s is not None:
+        say(
+            f"segments    the worker times out after {info.worker_timeout_s:g} s (--worker-timeout)"
+        )
+    sweeps = f"every {info.sweeper_period_s:g} s" if info.sweeper_period_s else "off"
+    say(f"sweeper     {sweeps} (--sweeper-period)")
     say("state       in moto's memory for this session: stopping forgets everything")
     say()
     say("Try it (synchronous invocation of the flagship agent):")
@@ -260,6 +294,24 @@ def _demo(info: DevInfo, out: TextIO) -> None:
         *_event_log(info, str(invocation.get("id"))),
     ]
     _print_output(invocation, out, tool_lines)
+    _approval_demo(info, out)
+
+
+def _approval_demo(info: DevInfo, out: TextIO) -> None:
+    """The tool demo again, its Edit needing approval: it stops WAITING (issue 15)."""
+    from agw.progress import waiting_lines
+    from local.dev_info import APPROVAL_DEMO_ENABLED, TOOL_DEMO_AGENT, approval_demo_body
+
+    if not APPROVAL_DEMO_ENABLED:
+        return
+    invocation = _demo_invocation(info, out, TOOL_DEMO_AGENT, approval_demo_body())
+    if invocation is None:
+        return
+    lines = waiting_lines(invocation) if invocation.get("status") == "WAITING" else []
+    print(f"demo: invocation {invocation.get('id')}  {invocation.get('status')}", file=out)
+    for line in lines:
+        print(f"demo: {line}", file=out)
+    print(file=out, flush=True)
 
 
 def _event_log(info: DevInfo, invocation_id: str) -> list[str]:
@@ -281,10 +333,17 @@ def _demo_invocation(
     """``POST /agents/{agent}/invocations`` with ``body``; ``None`` (reported) when it fails."""
     from agw.client import AgwClient, ClientError
 
-    print(f"demo: POST /agents/{agent}/invocations ...", file=out, flush=True)
+    approval = body.get("require_approval")
+    extra = f' with "require_approval": {json.dumps(approval)}' if approval else ""
+    print(f"demo: POST /agents/{agent}/invocations{extra} ...", file=out, flush=True)
     try:
         with AgwClient(info.api_url, info.api_keys[0], timeout_s=60) as client:
-            _, invocation = client.invoke(agent, body["input"], files=body.get("files"))
+            _, invocation = client.invoke(
+                agent,
+                body["input"],
+                files=body.get("files"),
+                require_approval=body.get("require_approval"),
+            )
     except ClientError as exc:
         print(f"demo failed: {exc}", file=out)
         print("(the stack stays up; fix the cause and try the curl above)", file=out, flush=True)

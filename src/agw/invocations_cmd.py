@@ -1,4 +1,5 @@
-"""``agw invocations list|get|cancel|follow``: the caller's invocations, through the API."""
+"""``agw invocations list|get|cancel|follow|actions|approve``: the caller's invocations,
+through the API (``actions``/``approve``: :mod:`agw.approvals_cmd`)."""
 
 from __future__ import annotations
 
@@ -6,18 +7,22 @@ import argparse
 import sys
 from typing import TYPE_CHECKING, Any
 
+from agw.approvals_cmd import register_verbs as register_approval_verbs
 from agw.client_cli import add_api_command, add_noun
 
 if TYPE_CHECKING:
     from agw.client import AgwClient
 
-STATUSES = ("QUEUED", "RUNNING", "SUCCEEDED", "FAILED", "CANCELLED")
+STATUSES = ("QUEUED", "RUNNING", "WAITING", "SUCCEEDED", "FAILED", "CANCELLED")
 
 
 def register(nouns: Any) -> None:
     """Add the ``invocations`` noun to the top-level ``agw`` subparsers."""
     verbs = add_noun(
-        nouns, "invocations", help="list, show and cancel invocations (API)", description=__doc__
+        nouns,
+        "invocations",
+        help="list, show, cancel and approve invocations (API)",
+        description=__doc__,
     )
 
     listing = add_api_command(
@@ -55,6 +60,7 @@ def register(nouns: Any) -> None:
     follow.add_argument(
         "--timeout", type=float, default=900.0, metavar="S", help="give up after S seconds"
     )
+    register_approval_verbs(verbs)
 
 
 def _list(client: AgwClient, args: argparse.Namespace) -> int:

@@ -25,6 +25,12 @@ from agw.workspace_files import inline_files, write_changed_files, zip_directory
 if TYPE_CHECKING:
     from agw.client import AgwClient
 
+#: ``Prefer: wait=`` a synchronous ``agw invoke`` sends (under API Gateway's 29 s limit).
+DEFAULT_PREFER_WAIT_S = 25.0
+ASYNC_WAIT_TIMEOUT_S = 900.0
+#: A run lasts at most MAX_RUN_SECONDS (2 h by default), plus a sweeper period or two.
+HANDED_OFF_WAIT_TIMEOUT_S = 7800.0
+
 
 def register(nouns: Any) -> None:
     """Add the ``invoke`` command to the top-level ``agw`` subparsers."""
@@ -34,7 +40,10 @@ def register(nouns: Any) -> None:
         description=(
             "POST /agents/AGENT/invocations. Prints the output (rendered Markdown in a "
             "terminal, raw when piped) on stdout, and the status, contract result, usage "
-            "and cost on stderr. API errors are one line on stderr, exit status 1."
+            "and cost on stderr. API errors are one line on stderr, exit status 1. A run "
+            "longer than --prefer-wait goes on on the queue (202): agw follows it, one "
+            "progress line per change, until it ends; a run that waits for approval prints "
+            "its pending actions and the approve command, exit status 3."
         ),
     )
     parser.add_argument("agent", metavar="AGENT", help="the agent's name")
@@ -48,6 +57,13 @@ def register(nouns: Any) -> None:
         help="a named input of the agent's input contract (repeatable)",
     )
     add_repeatable(parser, "--metadata", metavar="KEY=VALUE", help="a label kept on the record")
+    add_repeatable(
+        parser,
+        "--require-approval",
+        metavar="TOOL",
+        help="calls of this tool wait for a person's yes (repeatable; adds to the "
+        "definition's approval list; `agw invocations approve`)",
+    )
     add_run_options(parser)
     parser.add_argument(
         "--async",
@@ -64,9 +80,19 @@ def register(nouns: Any) -> None:
     )
     add_seconds(
         parser,
+        "--prefer-wait",
+        default=DEFAULT_PREFER_WAIT_S,
+        help="synchronous: run inline for at most S seconds (Prefer: wait=S; the API caps it "
+        f"at its deadline), then the run goes on on the queue and agw follows it (default "
+        f"{DEFAULT_PREFER_WAIT_S:g})",
+    )
+    parser.add_argument(
         "--wait-timeout",
-        default=900.0,
-        help="give up waiting after S seconds (default 900)",
+        type=float,
+        default=None,
+        metavar="S",
+        help=f"give up waiting after S seconds (default {ASYNC_WAIT_TIMEOUT_S:g} with --async "
+        f"--wait; {HANDED_OFF_WAIT_TIMEOUT_S:g} after a synchronous run went on the queue)",
     )
     parser.add_argument("--idempotency-key", metavar="KEY", help="Idempotency-Key header")
     parser.add_argument("--json", action="store_true", help="print the invocation as JSON")
@@ -122,6 +148,7 @@ def _handler(args: argparse.Namespace) -> int:
 
 def _invoke(client: AgwClient, args: argparse.Namespace) -> int:
     from agw.client_cli import print_json, print_view, render_invocation
+    from agw.progress import EXIT_WAITING, poll_progress, waiting_lines
 
     workspace_id = client.upload_workspace(args.archive) if args.archive is not None else None
     status, invocation = client.invoke(
@@ -133,6 +160,8 @@ def _invoke(client: AgwClient, args: argparse.Namespace) -> int:
         idempotency_key=args.idempotency_key,
         files=args.inline_files,
         workspace=workspace_id,
+        prefer_wait_s=None if args.asynchronous else args.prefer_wait,
+        require_approval=args.require_approval,
         **run_options(args),
     )
     invocation_id = str(invocation.get("id") or invocation.get("invocation_id") or "")
@@ -140,10 +169,11 @@ def _invoke(client: AgwClient, args: argparse.Namespace) -> int:
     if status == 202 and args.follow:
         from agw.follow import follow_run, render_followed
 
-        followed = follow_run(client, invocation_id, as_json=args.json, timeout_s=args.wait_timeout)
+        timeout_s = ASYNC_WAIT_TIMEOUT_S if args.wait_timeout is None else args.wait_timeout
+        followed = follow_run(client, invocation_id, as_json=args.json, timeout_s=timeout_s)
         invocation = followed.invocation
         render = partial(render_followed, streamed_text=followed.streamed_text)
-    elif status == 202 and not args.wait:
+    elif status == 202 and args.asynchronous and not args.wait:
         if args.json:
             print_json(invocation)
         else:
@@ -155,8 +185,24 @@ def _invoke(client: AgwClient, args: argparse.Namespace) -> int:
             )
         return 0
     elif status == 202:
-        print(f"queued {invocation_id}; waiting...", file=sys.stderr)
-        invocation = client.wait_invocation(invocation_id, timeout_s=args.wait_timeout)
+        if args.asynchronous:
+            print(f"queued {invocation_id}; waiting...", file=sys.stderr)
+            default_timeout = ASYNC_WAIT_TIMEOUT_S
+        else:
+            print(
+                f"{invocation_id} goes on on the queue (longer than --prefer-wait "
+                f"{args.prefer_wait:g} s); following it...",
+                file=sys.stderr,
+            )
+            default_timeout = HANDED_OFF_WAIT_TIMEOUT_S
+        timeout_s = default_timeout if args.wait_timeout is None else args.wait_timeout
+        invocation = poll_progress(client, invocation_id, timeout_s=timeout_s)
+    if invocation.get("status") == "WAITING":
+        if args.json:
+            print_json(invocation)
+        for line in waiting_lines(invocation):
+            print(line, file=sys.stderr)
+        return EXIT_WAITING
     if args.patch:
         with contextlib.redirect_stdout(sys.stderr):
             print_view(invocation, args.json, render)

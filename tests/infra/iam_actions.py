@@ -28,6 +28,7 @@ PAYLOAD_OBJECTS = "<AgentsBucket>/payloads/*"
 WORKSPACE_OBJECTS = "<AgentsBucket>/workspaces/*"
 INVOCATIONS = "<InvocationsTable>"
 INVOCATION_INDEXES = "<InvocationsTable>/index/*"
+SWEEP_INDEX = "<InvocationsTable>/index/SweepIndex"
 IDEMPOTENCY = "<IdempotencyTable>"
 EVENTS = "<EventsTable>"
 QUEUE = "<InvocationQueue>"
@@ -150,6 +151,18 @@ CALLS: dict[str, tuple[Call, ...]] = {
         Call("secretsmanager:GetSecretValue", SECRET, "the Anthropic API key"),
         *_EVENTS,
         Call("sqs:SendMessage", WEBHOOK_QUEUE, "webhooks: an economy item's terminal event"),
+    ),
+    "SweeperFunction": (
+        *(c._replace(resource=c.resource.format(fn="SweeperFunction")) for c in _PLATFORM),
+        # agents.sweeper: overdue records through the sparse index only (never a Scan)
+        Call("dynamodb:Query", SWEEP_INDEX, "sweeper: records due for a sweep (SweepIndex)"),
+        Call("dynamodb:GetItem", INVOCATIONS, "sweeper: the full record of a due entry"),
+        Call("dynamodb:UpdateItem", INVOCATIONS, "sweeper: resume, fail or reschedule a record"),
+        Call("sqs:SendMessage", QUEUE, "sweeper: the continuation message of a resumed run"),
+        Call("sqs:SendMessage", DLQ, "DLQ message for an abandoned or timed-out run"),
+        # its transitions write their events and announce themselves (store._after_transition)
+        *_EVENTS,
+        Call("sqs:SendMessage", WEBHOOK_QUEUE, "webhooks: an abandoned / timed-out run's event"),
     ),
     "AuthorizerFunction": (
         *(c._replace(resource=c.resource.format(fn="AuthorizerFunction")) for c in _PLATFORM),

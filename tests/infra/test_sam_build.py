@@ -142,7 +142,8 @@ def test_layer_fits_lambda_limits(build: Path, tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "fn", ["ApiFunction", "WorkerFunction", "AuthorizerFunction", "CollectorFunction"]
+    "fn",
+    ["ApiFunction", "WorkerFunction", "AuthorizerFunction", "CollectorFunction", "SweeperFunction"],
 )
 def test_function_artifact_holds_only_the_code(build: Path, fn: str) -> None:
     artifact = build / fn
@@ -165,6 +166,7 @@ def test_built_template_points_at_the_artifacts(build: Path) -> None:
         "WorkerFunction",
         "AuthorizerFunction",
         "CollectorFunction",
+        "SweeperFunction",
         "DependenciesLayer",
     ):
         assert f"CodeUri: {name}" in text or f"ContentUri: {name}" in text, name

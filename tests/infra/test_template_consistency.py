@@ -34,6 +34,7 @@ FUNCTIONS = (
     "WorkerFunction",
     "CollectorFunction",
     "AuthorizerFunction",
+    "SweeperFunction",
     "WebhookFunction",
 )
 ARTIFACT_PACKAGES = {"handlers", "agents"}
@@ -101,6 +102,8 @@ NEEDS: dict[str, set[str]] = {
         "ECONOMY_MAX_BYTES",
         "ECONOMY_RECONCILE_AFTER_SECONDS",
     },
+    # agents.sweeper: the store, the two queues (continuations, DLQ) and the timeouts.
+    "SweeperFunction": _BOTH | {"APPROVAL_TIMEOUT_SECONDS", "HANDOFF_GRACE_SECONDS"},
     # Globals give it the shared variables too; it reads only these (checked on its own block).
     "AuthorizerFunction": {"TENANTS_TABLE", "TENANT_KEY_PEPPER_SECRET", "KEY_LAST_USED_INTERVAL_S"},
     # Globals give it the shared variables too; its own block holds only these.
@@ -477,6 +480,7 @@ def test_sam_adds_no_permissions_of_its_own() -> None:
     assert roles == {f"{fn}Role" for fn in FUNCTIONS} | {
         "ApiGatewayCloudWatchRole",
         "CollectorScheduleRole",
+        "SweeperScheduleRole",
     }
     functions = {k: v for k, v in transformed.items() if v["Type"] == "AWS::Lambda::Function"}
     assert set(functions) == set(FUNCTIONS)
@@ -844,3 +848,34 @@ def test_no_function_code_imports_the_operator_modules() -> None:
             text = path.read_text(encoding="utf-8")
             offenders += [f"{path.name}: {n}" for n in names if f"agents.{n}" in text]
     assert not offenders
+
+
+# ------------------------------------------------------------- sweeper (#15) ----
+
+
+def test_sweeper_runs_every_five_minutes_one_at_a_time_and_alarms_on_errors() -> None:
+    schedule = resources("AWS::Scheduler::Schedule")["SweeperSchedule"]["Properties"]
+    assert schedule["ScheduleExpression"] == "rate(5 minutes)"
+    assert schedule["Target"]["Arn"] == {"Ref": "SweeperFunction.Alias"}
+    assert schedule["Target"]["RoleArn"] == {"Fn::GetAtt": ["SweeperScheduleRole", "Arn"]}
+    role = resources()["SweeperScheduleRole"]["Properties"]
+    (policy,) = role["Policies"]
+    (statement,) = policy["PolicyDocument"]["Statement"]
+    assert statement["Action"] == ["lambda:InvokeFunction"]
+    assert statement["Resource"] == {"Ref": "SweeperFunction.Alias"}
+    assert function_properties("SweeperFunction")["ReservedConcurrentExecutions"] == 1
+    alarms = resources("AWS::CloudWatch::Alarm")
+    (alarm,) = (
+        a["Properties"]
+        for a in alarms.values()
+        if a["Properties"].get("Dimensions")
+        == [{"Name": "FunctionName", "Value": {"Ref": "SweeperFunction"}}]
+    )
+    assert (alarm["Namespace"], alarm["MetricName"]) == ("AWS/Lambda", "Errors")
+
+
+def test_sweeper_queries_only_the_sweep_index() -> None:
+    queries = {r for a, r in _allowed("SweeperFunction") if a == "dynamodb:Query"}
+    # the index for finding due records; the event log's tail for its transitions' events
+    assert queries == {iam_actions.SWEEP_INDEX, iam_actions.EVENTS}
+    assert not {a for a, _ in _allowed("SweeperFunction") if a in {"dynamodb:Scan"}}

@@ -1,4 +1,4 @@
-"""Reliability scenarios 2, 3, 4, 10 through the SQS worker (docs/reliability.md).
+"""Reliability scenarios 2, 3, 4, 10 and 18 through the SQS worker (docs/reliability.md).
 
 Counts as in ``make reliability`` except chaos: 100 jobs under 30 % faults here, 200 there.
 """
@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench.reliability import worker_scenarios
+from bench.reliability import run_recovery, worker_scenarios
 from bench.reliability.harness import Harness
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -60,3 +60,14 @@ def test_crash_recovery(harness: Harness) -> None:
     assert out["model_calls"] == 10
     assert out["dlq_messages"] == 0
     assert out.ok, out.failed
+
+
+def test_approval_approve_deny_and_wrong_tenant(harness: Harness) -> None:
+    out = run_recovery.approval(harness)
+    assert out["waiting"] == 2
+    assert out["wrong_tenant"] == 404
+    assert out["approved_files"] == ["stats.py"]
+    assert out["second_decision"] == 409
+    assert out["denied"] == "SUCCEEDED"
+    assert out["denied_files"] == []
+    assert out.ok, (out.failed, out.figures)

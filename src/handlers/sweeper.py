@@ -1,0 +1,51 @@
+"""EventBridge Scheduler (every 5 minutes) -> one sweep (:func:`agents.sweeper.sweep`).
+
+Thin: the sweep queries the sparse ``SweepIndex`` for runs whose lease, hand-off or approval
+wait is overdue, resumes the ones that have a checkpoint (a continuation message) and fails
+the rest (``abandoned`` / ``approval-timeout``, one DLQ message each). This handler only
+logs the :class:`~agents.sweeper.SweepReport` and emits its counts as metrics
+(docs/operations.md, "The sweeper"). No Lambda shapes past here.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+
+from agents.observability import logger, metrics
+from agents.sweeper import sweep
+from handlers import _snapstart
+from handlers.tracing import traced
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+__all__ = ["REPORT_METRICS", "handler"]
+
+#: SweepReport count -> the metric it is emitted as (namespace AgentGateway).
+REPORT_METRICS = {
+    "scanned": "SweepScanned",
+    "resumed": "SweepResumed",
+    "resent": "SweepResent",
+    "abandoned": "SweepAbandoned",
+    "approval_timeouts": "SweepApprovalTimeouts",
+    "skipped": "SweepSkipped",
+    "errors": "SweepErrors",
+}
+
+
+@logger.inject_lambda_context(log_event=False, clear_state=True)
+@metrics.log_metrics(capture_cold_start_metric=False)
+def _handle(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
+    report = sweep()
+    summary = {field: int(getattr(report, field)) for field in REPORT_METRICS}
+    for field, metric in REPORT_METRICS.items():
+        metrics.add_metric(name=metric, unit=MetricUnit.Count, value=summary[field])
+    logger.info("sweep", extra=summary)
+    return summary
+
+
+handler = traced(_handle)
+
+_snapstart.install(after_restore=_snapstart.reset_core, before_snapshot=_snapstart.import_heavy)

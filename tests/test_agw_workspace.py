@@ -114,6 +114,9 @@ def _args(**values: Any) -> argparse.Namespace:
         "archive": None,
         "out": None,
         "patch": False,
+        "prefer_wait": 25.0,
+        "require_approval": None,
+        "follow": False,
     }
     return argparse.Namespace(**(defaults | values))
 

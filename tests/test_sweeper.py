@@ -106,6 +106,7 @@ def test_a_sync_run_killed_after_a_checkpoint_is_resumed_by_the_sweeper(
     done = store.get(invocation_id)
     assert done.status is InvocationStatus.SUCCEEDED, done.error
     assert done.turns == 6
+    assert (dead.segments, done.segments) == (1, 2)  # the resumed run is a new segment
     assert [c["path"] for c in done.files_changed] == ["a.py", "b.py"]
     assert turn_numbers(scripted_model.requests) == [1, 2, 3, 4, 5, 6]
     assert drain_queue(worker_stack.dlq_url) == []

@@ -206,8 +206,9 @@ def chaos(
         and logs["event_logs_final_status"] == jobs,
     )
     out.check(
-        ">= 99% succeed under 10% transient faults",
-        statuses2["SUCCEEDED"] >= 0.99 * transient_jobs and len(records2) == transient_jobs,
+        "at most 1 in 100 (and at least 1) fails under 10% transient faults",
+        statuses2["SUCCEEDED"] >= transient_jobs - max(1, transient_jobs // 100)
+        and len(records2) == transient_jobs,
     )
     return out.done()
 

@@ -147,7 +147,11 @@ def _act(
         report.skipped += 1  # a live lease (refreshed after the index entry was written)
         return
     marked = store.mark_resent(
-        record.id, seen_sweep_at=seen, grace_seconds=settings.handoff_grace_seconds, now=now
+        record.id,
+        seen_sweep_at=seen,
+        grace_seconds=settings.handoff_grace_seconds,
+        new_segment=crashed and not handed_off,
+        now=now,
     )
     if marked is None:
         report.skipped += 1

@@ -198,13 +198,17 @@ class ResumableTransitions(LifecycleTransitions):
         *,
         seen_sweep_at: float,
         grace_seconds: float,
+        new_segment: bool = False,
         now: float | None = None,
     ) -> InvocationRecord | None:
         """Move a due record's ``sweep_at`` to ``now + grace_seconds`` before the sweeper
         (re)sends its continuation: only if still QUEUED or RUNNING with an expired lease and
-        not swept since (``sweep_at`` unchanged). None: someone else acted."""
+        not swept since (``sweep_at`` unchanged). None: someone else acted. ``new_segment``
+        (a crashed run resumed from its checkpoint): ``segments`` + 1, as a hand-off does."""
         now = utc_now() if now is None else now
         expr = ExpressionBuilder()
+        if new_segment:
+            expr.increment("segments", 1, start=1)
         expr.set("sweep_at", now + grace_seconds)
         status, lease = expr.attribute("status"), expr.attribute("lease_expires_at")
         condition = (

@@ -53,7 +53,9 @@ def _lookup(tenant: str) -> bool:
 
     table = tenants_table()
     if table is None:
-        return False
+        # This function cannot read subscriptions (the sweeper and the collector have no
+        # tenants table): send the event, the WebhookFunction's fan-out decides (16.61).
+        return True
     try:
         return any(s.status == "active" for s in list_subscriptions(table, tenant))
     except Exception:  # noqa: BLE001 - unsure: send the event, the fan-out decides

@@ -166,6 +166,21 @@ def test_text_is_chunked_by_bytes_and_tool_calls_are_summarised() -> None:
     assert len(tool_target({"pattern": "c" * 500}) or "") == 160
 
 
+def test_an_approved_turn_is_not_counted_twice(event_table: str) -> None:
+    from agents.events import RunEventRecorder, get_event_log
+
+    # The record's totals (120 tokens) already hold turn 2's call, made before the pause.
+    recorder = RunEventRecorder("inv_open", usage=Usage(input_tokens=120), counted_turn=2)
+    recorder.after_turn(TurnRecord(turn=2, assistant=[], usage=Usage(input_tokens=20)), 0.0)
+    recorder.before_turn(3)
+    recorder.after_turn(TurnRecord(turn=3, assistant=[], usage=Usage(input_tokens=30)), 0.0)
+    recorder.flush()
+    log = get_event_log()
+    assert log is not None
+    finished = [e for e in log.read("inv_open") if e.type.value == "turn.finished"]
+    assert [e.data["usage"]["input_tokens"] for e in finished] == [120, 150]
+
+
 def test_the_recorder_writes_once_per_turn_and_carries_totals_over(event_table: str) -> None:
     from agents.events import RunEventRecorder, get_event_log
 

@@ -3,6 +3,7 @@ the hand-off estimate, the continuation message and the crash points' inertness.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,7 @@ from agents.crash_points import crash_point
 from agents.definition_lint import lint_file
 from agents.definitions import parse_definition
 from agents.errors import DecisionsMismatch, DefinitionError
-from agents.pending_actions import ActionDecision, PendingAction
+from agents.pending_actions import ActionDecision, PendingAction, shown_input
 from agents.runner.run_state import denial_content, expected_turn_seconds, gated_calls
 from agents.store.run_transitions import check_decisions
 from agents.worker_messages import InvocationRef, parse_body
@@ -44,6 +45,16 @@ def test_lint_warns_about_a_tool_that_cannot_wait(tmp_path: Path) -> None:
     assert unknown_approval_names(["all-writes", "Read", "WebSearch"]) == ["WebSearch"]
 
 
+def test_a_pending_call_shows_its_strings_cut_and_keeps_the_rest() -> None:
+    content = "x" * 5000
+    shown = shown_input({"file_path": "a.py", "content": content, "edits": [{"new": content}]})
+    assert shown["file_path"] == "a.py"
+    assert shown["content"].startswith("x" * 1000)
+    assert shown["content"].endswith("... [4000 more characters]")
+    assert shown["edits"][0]["new"] == shown["content"]
+    assert len(json.dumps(shown)) < 2500
+
+
 def test_prefer_is_parsed_in_one_place() -> None:
     assert preferences('respond-async, wait=10; x=1, WAIT=3, return="minimal"') == {
         "respond-async": None,
@@ -54,6 +65,7 @@ def test_prefer_is_parsed_in_one_place() -> None:
     assert preferred_wait("wait=2") == 2
     assert preferred_wait("wait=-1") is None
     assert preferred_wait("wait=soon") is None
+    assert preferred_wait("wait=\u00b2") is None  # a digit to str.isdigit, not to int()
     assert preferred_wait(None) is None
     assert preferred_wait("wait=999999") == 3600
 

@@ -11,7 +11,9 @@ from standardwebhooks import Webhook
 from agents import aws
 from agents.records import BatchRecord, InvocationRecord
 from agents.store import get_store
+from agents.types import InvocationStatus
 from agents.webhooks.messages import WebhookTarget
+from agents.webhooks.notifier import event_for
 from agents.webhooks.runtime import get_processor
 from agents.webhooks.subscriptions import add_subscription, get_subscription
 from agents.webhooks.tenant_secrets import TenantSecrets
@@ -122,6 +124,14 @@ def test_the_last_item_of_a_batch_announces_batch_completed_once(
     )
     first = _finish(None, batch_id=batch.id)
     assert pump(get_processor(), webhook_stack.queue_url) == ["fanned-out:0"]
+    # an item that waits for approval has not finished: the batch is not complete yet
+    waiting_item = first.model_copy(
+        update={"id": first.id[:-1] + "w", "status": InvocationStatus.WAITING}
+    )
+    waiting = event_for(waiting_item)
+    assert waiting is not None
+    assert get_processor().handle(waiting.model_dump_json()) == "fanned-out:0"
+    assert receiver.requests == []
     _finish(None, batch_id=batch.id)
     outcomes = pump(get_processor(), webhook_stack.queue_url)
     assert outcomes == ["fanned-out:0", "delivered"]  # the item event itself has no target

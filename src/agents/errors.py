@@ -143,6 +143,15 @@ class DecisionsMismatch(
     """Decisions must name every pending action once, and nothing else."""
 
 
+class TooManyPendingActions(
+    GatewayError,
+    error_type="too-many-pending-actions",
+    title="Too many tool calls wait for approval",
+    status=422,
+):
+    """One turn asked for more approvals than a WAITING run holds (``MAX_PENDING_ACTIONS``)."""
+
+
 class RunAbandoned(GatewayError, error_type="abandoned", title="Run abandoned", status=500):
     """(Sweeper) a run's runner died with no checkpoint and no queue message to retry it."""
 

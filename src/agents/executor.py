@@ -180,6 +180,7 @@ def _run(
         expires_at=record.expires_at,
         usage=record.usage if resumed else None,
         cost_usd=record.cost_usd if resumed else 0.0,
+        counted_turn=record.checkpoint_turn if record.decisions else None,
     )
     if setup is not None and setup.offers_tools:
         from agents.resumable_runs import run_tool_segment

@@ -16,12 +16,28 @@ __all__ = [
     "MAX_PENDING_ACTIONS",
     "ActionDecision",
     "PendingAction",
+    "shown_input",
 ]
 
 #: A denial's message goes back to the model as the tool's error; bounded.
 MAX_DECISION_MESSAGE_CHARS = 4000
 #: One model turn's tool calls (the Messages API bounds them far below this).
 MAX_PENDING_ACTIONS = 64
+#: A pending call's string inputs are shown up to this many characters on the record (a
+#: Write's content can be megabytes; the whole call stays in the run's open checkpoint).
+MAX_PENDING_STRING_CHARS = 1000
+
+
+def shown_input(value: Any) -> Any:
+    """``value`` (a tool input) with each string cut to :data:`MAX_PENDING_STRING_CHARS`."""
+    if isinstance(value, str) and len(value) > MAX_PENDING_STRING_CHARS:
+        more = len(value) - MAX_PENDING_STRING_CHARS
+        return f"{value[:MAX_PENDING_STRING_CHARS]}... [{more} more characters]"
+    if isinstance(value, dict):
+        return {key: shown_input(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [shown_input(item) for item in value]
+    return value
 
 
 class PendingAction(BaseModel):

@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING
 
 from agents.checkpoints import CheckpointState, CheckpointStore
 from agents.crash_points import crash_point
-from agents.errors import Conflict, GatewayError
+from agents.errors import Conflict, GatewayError, TooManyPendingActions
 from agents.observability import logger
-from agents.pending_actions import MAX_PENDING_ACTIONS, PendingAction
+from agents.pending_actions import MAX_PENDING_ACTIONS, PendingAction, shown_input
 from agents.records import utc_now
 from agents.runner.request import RunInput
 from agents.runner.run_state import APPROVAL, HAND_OFF, RunControls, ToolRunOptions
@@ -162,11 +162,21 @@ def end_segment(
 
     try:
         if result.paused == APPROVAL:
+            if len(result.pending) > MAX_PENDING_ACTIONS:
+                # Decisions must name every pending call: more than a record holds could
+                # never be decided, so the run ends here (the work so far is checkpointed).
+                raise TooManyPendingActions(
+                    f"{len(result.pending)} tool calls of one turn wait for approval; at most "
+                    f"{MAX_PENDING_ACTIONS} can",
+                    invocation_id=record.id,
+                )
             pending = [
                 PendingAction(
-                    id=str(call["id"]), tool=str(call["name"]), input=call.get("input") or {}
+                    id=str(call["id"]),
+                    tool=str(call["name"]),
+                    input=shown_input(call.get("input") or {}),
                 )
-                for call in result.pending[:MAX_PENDING_ACTIONS]
+                for call in result.pending
             ]
             waiting = store.wait_for_approval(
                 record.id, owner, pending, timeout_seconds=settings.approval_timeout_seconds

@@ -101,6 +101,6 @@ def preferred_wait(prefer: str | None) -> int | None:
     """RFC 7240 ``Prefer: wait=N`` (seconds, a non-negative integer); None when absent or
     not a number (an unusable preference is ignored, as the RFC asks)."""
     value = preferences(prefer).get("wait")
-    if value is None or not value.isdigit():
+    if value is None or not (value.isascii() and value.isdigit()):
         return None
     return min(int(value), MAX_PREFER_WAIT_S)

@@ -39,13 +39,17 @@ class RunEventRecorder:
         expires_at: int | None = None,
         usage: Usage | None = None,
         cost_usd: float = 0.0,
+        counted_turn: int | None = None,
     ) -> None:
         """``usage`` / ``cost_usd``: what earlier segments of the run already used (a
-        continuation passes the checkpoint's), so ``turn.finished`` shows the run's totals."""
+        continuation passes the checkpoint's), so ``turn.finished`` shows the run's totals.
+        ``counted_turn``: a turn those totals already include (the open turn an approval
+        paused: its model call was counted before the pause, it closes in this segment)."""
         self.invocation_id = invocation_id
         self.expires_at = expires_at
         self.usage = usage or Usage()
         self.cost_usd = cost_usd
+        self.counted_turn = counted_turn
         self._held: list[EventDraft] = []
 
     def before_turn(self, turn: int) -> None:
@@ -54,8 +58,9 @@ class RunEventRecorder:
 
     def after_turn(self, record: TurnRecord, cost_usd: float) -> None:
         """Hold the finished turn's events until the next write."""
-        self.usage = self.usage + record.usage
-        self.cost_usd += cost_usd
+        if record.turn != self.counted_turn:
+            self.usage = self.usage + record.usage
+            self.cost_usd += cost_usd
         self._held += turn_drafts(
             record, cost_usd=cost_usd, usage_total=self.usage, cost_total=self.cost_usd
         )

@@ -325,12 +325,15 @@ class AgentLoop(ResumableLoopState):
     def _count(self, name: str) -> None:
         self.counts[name] = self.counts.get(name, 0) + 1
 
-    def _finish_turn(self, record: TurnRecord, *, final_stop: str | None = None) -> None:
+    def _finish_turn(
+        self, record: TurnRecord, *, final_stop: str | None = None, checkpoint: bool = True
+    ) -> None:
         self.transcript.append(record)
         self.segment_turns += 1
         if self.after_turn is not None:
             self.after_turn(record, estimate_cost(self.model, record.usage, self.settings))
-        self._checkpoint(final_stop=final_stop)
+        if checkpoint:
+            self._checkpoint(final_stop=final_stop)
 
     def _repair(
         self,
@@ -356,6 +359,9 @@ class AgentLoop(ResumableLoopState):
                 assistant=outcome.content,
                 usage=outcome.usage,
                 stop_reason=outcome.stop_reason,
-            )
+            ),
+            # Not checkpointed (15.1): the last checkpoint is the final answer's, so a new
+            # owner after a crash here re-checks the contract and asks for the repair again.
+            checkpoint=False,
         )
         return outcome

@@ -119,7 +119,10 @@ class EconomyRecords(StoreTable):
             f"{is_invocation(expr)} AND {expr.attribute('economy_submission')} = "
             f"{expr.value('sub', submission)} AND {is_claimable(expr, now)}"
         )
-        return self._update_record(invocation_id, expr, condition)
+        claimed = self._update_record(invocation_id, expr, condition)
+        if claimed is not None:
+            self._after_transition(claimed)
+        return claimed
 
     def release_submission(
         self,
@@ -142,7 +145,10 @@ class EconomyRecords(StoreTable):
             f"{is_invocation(expr)} AND {expr.attribute('economy_submission')} = "
             f"{expr.value('sub', submission)} AND {is_queued_or_held_by(expr, owner)}"
         )
-        return self._update(invocation_id, expr, condition) is not None
+        released = self._update_record(invocation_id, expr, condition)
+        if released is not None and owner is not None:
+            self._after_transition(released)  # RUNNING -> QUEUED (a QUEUED item stays so)
+        return released is not None
 
     # --- tracking items ----------------------------------------------------------------
 

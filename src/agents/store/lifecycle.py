@@ -22,7 +22,6 @@ from typing import Any
 
 from agents.dead_letter_messages import DlqMessage, send_to_dlq
 from agents.errors import Conflict, NotCancellable, PayloadTooLarge, RedriveRefused
-from agents.events.transitions import record_transition
 from agents.observability import logger
 from agents.records import (
     InvocationRecord,
@@ -365,15 +364,6 @@ class LifecycleTransitions(StoreTable):
         return requeued
 
     # --- internals -------------------------------------------------------------------
-
-    def _after_transition(self, record: InvocationRecord, *, created: bool = False) -> None:
-        """After a successful transition: its events (``status``; ``waiting`` for WAITING,
-        ``completed`` when terminal) in one write, then its webhook event (terminal or
-        WAITING; only when someone listens). Neither ever raises (decisions 16.8, 16.53)."""
-        from agents.webhooks.notifier import notify_transition
-
-        record_transition(record, created=created)
-        notify_transition(record, self.webhook_queue_url)
 
     def _insert(self, record: InvocationRecord) -> tuple[InvocationRecord, Refusal | None]:
         """Validate, offload and put a new record: ``(record, None)`` when written (payloads

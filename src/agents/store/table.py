@@ -157,6 +157,16 @@ class StoreTable:
         result = self._update_item(key, expr, condition, return_current=False)
         return None if isinstance(result, Refusal) else result
 
+    def _after_transition(self, record: InvocationRecord, *, created: bool = False) -> None:
+        """After a successful transition: its events (``status``; ``waiting`` for WAITING,
+        ``completed`` when terminal) in one write, then its webhook event (terminal or
+        WAITING; only when someone listens). Neither ever raises (decisions 16.8, 16.53)."""
+        from agents.events.transitions import record_transition
+        from agents.webhooks.notifier import notify_transition
+
+        record_transition(record, created=created)
+        notify_transition(record, self.webhook_queue_url)
+
     def _update_record(
         self, key: str, expr: ExpressionBuilder, condition: str
     ) -> InvocationRecord | None:

@@ -18,6 +18,7 @@ from agents.types import InvocationStatus
 __all__ = [
     "EVENT_TYPES",
     "MAX_URL_CHARS",
+    "TERMINAL_EVENT_TYPES",
     "EventType",
     "WebhookDelivery",
     "WebhookEvent",
@@ -39,6 +40,10 @@ EVENT_TYPES: Final[tuple[str, ...]] = (
     "invocation.waiting",
     "invocation.cancelled",
     "batch.completed",
+)
+#: The events that end an invocation (a batch is complete when each item sent one).
+TERMINAL_EVENT_TYPES: Final = frozenset(
+    {"invocation.succeeded", "invocation.failed", "invocation.cancelled"}
 )
 #: Longest callback URL accepted (request field and subscriptions).
 MAX_URL_CHARS: Final = 2048

@@ -26,7 +26,12 @@ from pydantic import ValidationError
 
 from agents.observability import logger
 from agents.webhooks.destinations import Resolver, UnsafeDestination, check_url
-from agents.webhooks.messages import WebhookDelivery, WebhookEvent, webhook_id
+from agents.webhooks.messages import (
+    TERMINAL_EVENT_TYPES,
+    WebhookDelivery,
+    WebhookEvent,
+    webhook_id,
+)
 from agents.webhooks.signing import signed_headers
 from agents.webhooks.subscriptions import (
     Subscription,
@@ -115,7 +120,8 @@ class WebhookProcessor:
         ]
         if deliveries:
             self.queues.enqueue_all(deliveries)
-        if event.batch_id and event.invocation_id and event.type != "batch.completed":
+        if event.batch_id and event.invocation_id and event.type in TERMINAL_EVENT_TYPES:
+            # Only an item's end counts: a WAITING item is not finished (decision 16.62).
             self._count_batch_item(event.batch_id, event.invocation_id)
         logger.info(
             "webhook event fanned out",

@@ -24,12 +24,9 @@ from agents.webhooks.destinations import (
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    import httpx
 
-__all__ = ["MAX_RESPONSE_BYTES", "AttemptResult", "post"]
+__all__ = ["AttemptResult", "post"]
 
-#: Bytes of a receiver's answer read at most (the rest is dropped unread).
-MAX_RESPONSE_BYTES: Final = 4096
 _USER_AGENT: Final = "agent-gateway-webhooks/1"
 
 
@@ -107,7 +104,8 @@ def post(
                     headers=request_headers,
                     extensions=extensions,
                 ) as response:
-                    _drain(response)
+                    # Only the status counts: the body is never read (closing the stream
+                    # here), so a receiver trickling its body cannot hold the function.
                     return result(response.status_code, None)
             except httpx.ConnectError as exc:
                 error = f"connect: {type(exc).__name__}"
@@ -117,15 +115,6 @@ def post(
             except httpx.HTTPError as exc:
                 return result(None, f"http: {type(exc).__name__}")
     return result(None, error)
-
-
-def _drain(response: httpx.Response) -> None:
-    """Read at most :data:`MAX_RESPONSE_BYTES` of the answer (then stop reading)."""
-    seen = 0
-    for chunk in response.iter_raw():
-        seen += len(chunk)
-        if seen >= MAX_RESPONSE_BYTES:
-            break
 
 
 def _bracketed(host: str) -> str:

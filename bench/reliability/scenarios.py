@@ -165,27 +165,30 @@ def run_scenarios(
     scale: float = 1.0,
     progress: Callable[[str], None] | None = None,
 ) -> list[Outcome]:
-    """Run the named scenarios (all by default) on one shared stack, in order."""
+    """Run the named scenarios (all by default) in order, each on a new stack of its own.
+
+    A fresh harness per scenario (decision 15.60): moto keeps every item and message in
+    memory, and one stack shared by all scenarios grew to gigabytes and slowed the later
+    ones into timeouts; a fresh one also keeps one scenario's failure from the next."""
     chosen = [s for s in SCENARIOS if names is None or s.name in names]
     outcomes: list[Outcome] = []
-    shared = [s for s in chosen if not s.own_stack]
-    harness = Harness().start() if shared else None
-    try:
-        for scenario in chosen:
-            if progress:
-                progress(f"running {scenario.title} ...")
-            try:
-                outcome = scenario.run(None if scenario.own_stack else harness, scale)
-            except Exception as exc:  # one broken scenario must not hide the others
-                outcome = Outcome(scenario.name, scenario.title)
-                outcome.check("ran", False)
-                outcome.notes.append(f"{type(exc).__name__}: {exc}")
-            if progress:
-                progress(f"  {'ok' if outcome.ok else 'FAILED'} in {outcome.seconds:.1f} s")
-            outcomes.append(outcome)
-    finally:
-        if harness is not None:
-            harness.stop()
+    for scenario in chosen:
+        if progress:
+            progress(f"running {scenario.title} ...")
+        harness = None
+        try:
+            harness = None if scenario.own_stack else Harness().start()
+            outcome = scenario.run(harness, scale)
+        except Exception as exc:  # one broken scenario must not hide the others
+            outcome = Outcome(scenario.name, scenario.title)
+            outcome.check("ran", False)
+            outcome.notes.append(f"{type(exc).__name__}: {exc}")
+        finally:
+            if harness is not None:
+                harness.stop()
+        if progress:
+            progress(f"  {'ok' if outcome.ok else 'FAILED'} in {outcome.seconds:.1f} s")
+        outcomes.append(outcome)
     return outcomes
 
 

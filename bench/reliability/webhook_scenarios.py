@@ -124,7 +124,7 @@ def _harness() -> Harness:
 
 def webhook_outage(*, invocations: int = 40, down_s: float = 12.0) -> Outcome:
     """The receiver refuses connections for ``down_s`` s, then comes back: nothing is lost."""
-    out = Outcome("webhook-outage", "15. Webhook receiver outage")
+    out = Outcome("webhook-outage", "20. Webhook receiver outage")
     with _harness() as h:
         receiver = VerifyingReceiver(h.require_info().webhook_secrets[KEY_A])
         receiver.down()
@@ -169,7 +169,7 @@ def webhook_faults(*, invocations: int = 200, fault_rate: float = 0.3) -> Outcom
     """``invocations`` with webhooks under ``fault_rate`` model faults: one terminal event each."""
     from bench.reliability.worker_scenarios import _chaos_faults
 
-    out = Outcome("webhook-faults", "16. Webhooks under model faults")
+    out = Outcome("webhook-faults", "21. Webhooks under model faults")
     with _harness() as h:
         receiver = VerifyingReceiver(h.require_info().webhook_secrets[KEY_A])
         _chaos_faults(h, fault_rate, seed=16, hard=True)

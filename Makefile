@@ -97,5 +97,5 @@ bench: $(STAMP) $(TOOLS_STAMP) ## every benchmark, one table (also written to .b
 
 .PHONY: reliability
 
-reliability: $(STAMP) ## the reliability/security suite at full size, prints its table (< 5 min)
+reliability: $(STAMP) ## the reliability/security suite at full size, a fresh stack per scenario, prints its table (about 13 min)
 	$(BIN)/python -m bench.reliability $(RELIABILITY_ARGS)

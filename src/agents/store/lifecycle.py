@@ -41,6 +41,7 @@ from agents.store.conditions import (
     is_invocation,
     is_queued_or_held_by,
     mark_run_start,
+    set_failed,
     set_running,
 )
 from agents.store.expressions import ExpressionBuilder
@@ -214,12 +215,7 @@ class LifecycleTransitions(StoreTable):
         """
         now = utc_now() if now is None else now
         expr = ExpressionBuilder()
-        expr.set("status", InvocationStatus.FAILED)
-        expr.set("error", error)
-        expr.set("finished_at", iso_ms(now))
-        expr.set("updated_at", iso_ms(now))
-        expr.set("dlq_sent", False)
-        expr.set("dlq_claimed_at", now)
+        set_failed(expr, error, now)
         expr.remove("lease_owner", "lease_expires_at", *SWEEP_ATTRIBUTES)
         allowed = is_queued_or_held_by(expr, owner)
         item = self._update(invocation_id, expr, f"{is_invocation(expr)} AND {allowed}")

@@ -122,11 +122,7 @@ class WebhookDeadLetters:
                 if not any(d.matches(asked) for d in found):
                     report.append((asked, "not-found"))
         finally:
-            release_messages(
-                self.sqs,
-                self.dlq_url,
-                (d.receipt_handle for d in found if d.message_id not in done),
-            )
+            self._release_rest(found, done)
         return report
 
     def delete(self, ids: Sequence[str]) -> list[tuple[str, str]]:
@@ -144,12 +140,16 @@ class WebhookDeadLetters:
                     done.add(dead.message_id)
                 report.append((wanted, "deleted" if hits else "not-found"))
         finally:
-            release_messages(
-                self.sqs,
-                self.dlq_url,
-                (d.receipt_handle for d in found if d.message_id not in done),
-            )
+            self._release_rest(found, done)
         return report
+
+    def _release_rest(self, found: Sequence[DeadDelivery], done: set[str]) -> None:
+        """Make the peeked messages not acted on visible again at once."""
+        release_messages(
+            self.sqs,
+            self.dlq_url,
+            (d.receipt_handle for d in found if d.message_id not in done),
+        )
 
 
 def _fresh(dead: DeadDelivery) -> str:

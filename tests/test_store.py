@@ -19,15 +19,8 @@ from agents.errors import (
     NotCancellable,
     ServiceUnavailable,
 )
-from agents.records import (
-    BatchRecord,
-    InvocationMode,
-    InvocationRecord,
-    derived_invocation_id,
-    from_item,
-    item_size,
-    to_item,
-)
+from agents.record_items import from_item, item_size, to_item
+from agents.records import BatchRecord, InvocationMode, InvocationRecord, derived_invocation_id
 from agents.store import InvocationStore, RedriveRefused, get_store
 from agents.types import ContractResult, ErrorInfo, InvocationStatus, Timings, Usage
 from tests.plugins.stack import InvocationStack, drain_queue

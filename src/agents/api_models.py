@@ -19,7 +19,6 @@ from pydantic import (
     model_validator,
 )
 
-from agents.contracts import InputContract, OutputContract
 from agents.errors import InvalidIdempotencyKey
 from agents.pending_actions import MAX_PENDING_ACTIONS, ActionDecision
 from agents.records import InvocationMode, InvocationView, Processing
@@ -32,8 +31,6 @@ __all__ = [
     "API_VERSION",
     "MAX_IDEMPOTENCY_KEY_LENGTH",
     "MAX_INVOCATION_CONTEXT_CHARS",
-    "AgentList",
-    "AgentView",
     "BatchItem",
     "BatchItemRef",
     "BatchRequest",
@@ -41,7 +38,6 @@ __all__ = [
     "BatchView",
     "FieldError",
     "Health",
-    "InvalidAgent",
     "InvocationContext",
     "InvocationList",
     "InvocationMode",
@@ -344,40 +340,6 @@ class BatchSubmitted(BatchView):
     items: list[BatchItemRef] | None = Field(
         default=None, description="Item -> invocation id (omitted on a replay of a huge batch)."
     )
-
-
-class AgentView(BaseModel):
-    """An agent definition's metadata and contracts (never its prompt, bucket or key)."""
-
-    name: str
-    description: str = ""
-    model: str | None = Field(default=None, description="As written in the definition.")
-    resolved_model: str | None = Field(
-        default=None, description="The model id runs use (after alias resolution)."
-    )
-    version: str | None = None
-    tools: list[str] = Field(default_factory=list)
-    color: str | None = None
-    last_updated: str | None = None
-    etag: str | None = None
-    version_id: str | None = Field(default=None, description="The S3 object version id.")
-    input_contract: InputContract | None = None
-    output_contract: OutputContract | None = None
-
-
-class InvalidAgent(BaseModel):
-    """A definition in the registry that does not load (``GET /agents/{name}`` says why)."""
-
-    name: str
-    error_type: str
-    detail: str
-    line: int | None = None
-    hint: str | None = None
-
-
-class AgentList(BaseModel):
-    items: list[AgentView]
-    invalid: list[InvalidAgent] = Field(default_factory=list)
 
 
 class Health(BaseModel):

@@ -24,7 +24,8 @@ from pydantic import BaseModel
 from agents.awserrors import translate_aws_errors
 from agents.errors import ApprovalTimeout, GatewayError, InvocationNotFound, RunAbandoned
 from agents.observability import logger
-from agents.records import InvocationRecord, item_to_python, utc_now
+from agents.record_items import item_to_python
+from agents.records import InvocationRecord, utc_now
 from agents.store.conditions import SWEEP_SHARD
 from agents.types import ErrorInfo, InvocationStatus
 

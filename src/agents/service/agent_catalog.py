@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from agents.api_models import AgentList, AgentView, InvalidAgent
+from agents.agent_views import AgentList, AgentView, InvalidAgent
 from agents.problems import Failure
 from agents.service.core import ServiceCore, pinned_version_id
 

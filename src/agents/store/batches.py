@@ -7,16 +7,8 @@ from typing import Any
 
 from agents.awserrors import translate_aws_errors
 from agents.errors import BadRequest, BatchNotFound, Conflict
-from agents.records import (
-    KIND_BATCH,
-    BatchRecord,
-    InvocationRecord,
-    batch_from_item,
-    is_valid_id,
-    iso_ms,
-    to_item,
-    utc_now,
-)
+from agents.record_items import batch_from_item, to_item
+from agents.records import KIND_BATCH, BatchRecord, InvocationRecord, is_valid_id, iso_ms, utc_now
 from agents.store.listing import BY_BATCH_INDEX, batch_listing, query_invocations
 from agents.store.table import StoreTable
 from agents.types import InvocationStatus

@@ -21,15 +21,8 @@ from typing import Final, Literal
 from pydantic import BaseModel, ConfigDict
 
 from agents.awserrors import translate_aws_errors
-from agents.records import (
-    InvocationRecord,
-    Processing,
-    is_valid_id,
-    iso_ms,
-    item_to_python,
-    to_item,
-    utc_now,
-)
+from agents.record_items import item_to_python, to_item
+from agents.records import InvocationRecord, Processing, is_valid_id, iso_ms, utc_now
 from agents.store.conditions import is_claimable, is_invocation, is_queued_or_held_by, set_running
 from agents.store.expressions import ExpressionBuilder
 from agents.store.table import StoreTable

@@ -23,16 +23,8 @@ from typing import Any
 from agents.dead_letter_messages import DlqMessage, send_to_dlq
 from agents.errors import Conflict, NotCancellable, PayloadTooLarge, RedriveRefused
 from agents.observability import logger
-from agents.records import (
-    InvocationRecord,
-    ToolRunOutcome,
-    from_item,
-    is_valid_id,
-    iso_ms,
-    item_size,
-    to_item,
-    utc_now,
-)
+from agents.record_items import from_item, item_size, to_item
+from agents.records import InvocationRecord, ToolRunOutcome, is_valid_id, iso_ms, utc_now
 from agents.store.conditions import (
     SWEEP_ATTRIBUTES,
     SWEEP_SHARD,

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from agents.awserrors import translate_aws_errors
-from agents.records import InvocationRecord, from_item
+from agents.record_items import from_item
+from agents.records import InvocationRecord
 from agents.store.cursors import decode_cursor, encode_cursor
 from agents.store.expressions import ExpressionBuilder
 from agents.types import InvocationStatus

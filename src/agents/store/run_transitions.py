@@ -18,7 +18,8 @@ from typing import Literal
 
 from agents.errors import Conflict, DecisionsMismatch, NotWaiting
 from agents.pending_actions import ActionDecision, PendingAction
-from agents.records import InvocationRecord, from_item, iso_ms, utc_now
+from agents.record_items import from_item
+from agents.records import InvocationRecord, iso_ms, utc_now
 from agents.store.conditions import (
     SWEEP_ATTRIBUTES,
     SWEEP_SHARD,

@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 from agents.awserrors import translate_aws_errors
 from agents.errors import ConfigurationError, InvocationNotFound
-from agents.records import KIND_INVOCATION, InvocationRecord, from_item, is_valid_id
+from agents.record_items import from_item
+from agents.records import KIND_INVOCATION, InvocationRecord, is_valid_id
 from agents.store.payloads import PayloadOffload
 
 if TYPE_CHECKING:

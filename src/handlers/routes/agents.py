@@ -7,7 +7,7 @@ from urllib.parse import unquote
 
 from aws_lambda_powertools.event_handler.openapi.params import Path
 
-from agents.api_models import AgentList, AgentView
+from agents.agent_views import AgentList, AgentView
 from agents.service import get_service
 from handlers.caller import current_tenant
 from handlers.openapi_responses import COMMON_ERRORS

@@ -4,7 +4,6 @@ Messages API over HTTP): WAITING with pending actions, approve and deny, tenant 
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import anthropic  # noqa: F401 - the SDK's first import happens before any deadline starts
@@ -113,14 +112,15 @@ def test_prefer_wait_answers_202_and_the_run_finishes_on_the_queue(
 ) -> None:
     scripted_model.script(*six_turns())
     scripted_model.fake.fault(latency_s=0.1)
-    started = time.monotonic()
     answer = api.post(
         "/agents/python-fixer/invocations",
         {"input": "Fix add and sub.", "files": dict(FILES)},
         headers={"Prefer": "wait=2"},
     )
-    assert time.monotonic() - started < 4
+    # How soon the 202 comes is a figure of `make reliability` (scenario 17), not a timed
+    # assertion here: the run handed off unfinished, so the answer shows it still running.
     assert answer.status == 202, answer.text
+    assert answer.json["status"] in {"RUNNING", "QUEUED"}
     assert answer.header("preference-applied") == "wait=2"
     invocation_id = answer.json["id"]
     assert answer.header("location") == f"/invocations/{invocation_id}"

@@ -59,6 +59,24 @@ def check_decisions(
 class ResumableTransitions(LifecycleTransitions):
     """The lifecycle plus the writes of checkpointed, handed-off and approved runs."""
 
+    def _write_held(
+        self,
+        invocation_id: str,
+        expr: ExpressionBuilder,
+        condition: str,
+        *,
+        refused: str,
+        announce: bool = True,
+    ) -> InvocationRecord:
+        """A write of the lease owner's: the new record (announced unless ``announce`` is
+        False: a checkpoint is no transition); ``Conflict`` (``refused``) when it lost."""
+        record = self._update_record(invocation_id, expr, condition)
+        if record is None:
+            raise _stale(invocation_id, refused)
+        if announce:
+            self._after_transition(record)
+        return record
+
     def save_checkpoint(
         self,
         invocation_id: str,
@@ -100,10 +118,13 @@ class ResumableTransitions(LifecycleTransitions):
             if previous_turn is None
             else f"{checkpoint} = {expr.value('previous_turn', previous_turn)}"
         )
-        item = self._update(invocation_id, expr, f"{is_held_by(expr, owner)} AND {previous}")
-        if item is None:
-            raise _stale(invocation_id, f"checkpoint {turn} refused")
-        return from_item(item)
+        return self._write_held(
+            invocation_id,
+            expr,
+            f"{is_held_by(expr, owner)} AND {previous}",
+            refused=f"checkpoint {turn} refused",
+            announce=False,
+        )
 
     def hand_off(
         self, invocation_id: str, owner: str, *, grace_seconds: float, now: float | None = None
@@ -117,12 +138,9 @@ class ResumableTransitions(LifecycleTransitions):
         expr.increment("segments", 1, start=1)
         expr.set("sweep_shard", SWEEP_SHARD).set("sweep_at", now + grace_seconds)
         expr.remove("lease_owner")
-        item = self._update(invocation_id, expr, is_held_by(expr, owner))
-        if item is None:
-            raise _stale(invocation_id, "hand-off refused")
-        handed_off = from_item(item)
-        self._after_transition(handed_off)
-        return handed_off
+        return self._write_held(
+            invocation_id, expr, is_held_by(expr, owner), refused="hand-off refused"
+        )
 
     def wait_for_approval(
         self,
@@ -143,12 +161,9 @@ class ResumableTransitions(LifecycleTransitions):
         expr.set("updated_at", iso_ms(now))
         expr.set("sweep_shard", SWEEP_SHARD).set("sweep_at", now + timeout_seconds)
         expr.remove("lease_owner", "lease_expires_at", "decisions")
-        item = self._update(invocation_id, expr, is_held_by(expr, owner))
-        if item is None:
-            raise _stale(invocation_id, "WAITING refused")
-        waiting = from_item(item)
-        self._after_transition(waiting)
-        return waiting
+        return self._write_held(
+            invocation_id, expr, is_held_by(expr, owner), refused="WAITING refused"
+        )
 
     def decide_actions(
         self,

@@ -16,7 +16,6 @@ from agents.api_models import (
     InvokeRequest,
     Transcript,
 )
-from agents.config import get_settings
 from agents.problems import retry_headers
 from agents.service import InvokeResult, get_service
 from agents.types import InvocationStatus
@@ -255,6 +254,8 @@ class WorkspaceLink(BaseModel):
 def _result_location(invocation_id: str) -> tuple[str, str]:
     """The tenant's invocation must exist (404 otherwise): its payload bucket and prefix."""
     get_service().get_invocation(current_tenant(router), invocation_id, include_input=False)
+    from agents.config import get_settings  # not on the cold path (decision 13.200)
+
     settings = get_settings()
     return settings.effective_payload_bucket, settings.payload_prefix
 
@@ -280,6 +281,8 @@ def get_result_file(
     from agents.workspace.results import read_result_file
 
     bucket, prefix = _result_location(invocation_id)
+    from agents.config import get_settings
+
     limits = WorkspaceLimits.from_settings(get_settings())
     data = read_result_file(bucket, invocation_id, unquote(path), limits, prefix=prefix)
     if is_binary_content(data):

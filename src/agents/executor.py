@@ -20,7 +20,7 @@ from agents.errors import (
     InvocationNotFound,
     ServiceUnavailable,
 )
-from agents.observability import count_failure, log_keys, logger, metrics
+from agents.observability import count_failure, log_keys, logger, metrics, record_run_metrics
 from agents.records import InvocationRecord, ToolRunOutcome
 from agents.types import ErrorInfo, InvocationStatus
 
@@ -252,7 +252,7 @@ def _succeeded(
         return ExecutionOutcome(
             OutcomeStatus.RETRY, record, error=_info(exc), should_retry=True, exception=exc
         )
-    _record_success_metrics(result)
+    record_run_metrics(result.usage, cost_usd=result.cost_usd, total_ms=result.timings.total_ms)
     logger.info(
         "invocation succeeded",
         extra={"model": result.model, "total_ms": result.timings.total_ms},
@@ -386,18 +386,3 @@ def _peek(store: InvocationStore, invocation_id: str) -> InvocationRecord | None
         return store.get(invocation_id, hydrate=False)
     except (InvocationNotFound, ServiceUnavailable):
         return None
-
-
-def _record_success_metrics(result: RunResult) -> None:
-    usage = result.usage
-    metrics.add_metric(name="InvocationsSucceeded", unit=MetricUnit.Count, value=1)
-    metrics.add_metric(name="InputTokens", unit=MetricUnit.Count, value=usage.input_tokens)
-    metrics.add_metric(name="OutputTokens", unit=MetricUnit.Count, value=usage.output_tokens)
-    metrics.add_metric(
-        name="CacheReadTokens", unit=MetricUnit.Count, value=usage.cache_read_input_tokens
-    )
-    metrics.add_metric(
-        name="CacheWriteTokens", unit=MetricUnit.Count, value=usage.cache_creation_input_tokens
-    )
-    metrics.add_metric(name="CostUSD", unit=MetricUnit.NoUnit, value=result.cost_usd)
-    metrics.add_metric(name="Duration", unit=MetricUnit.Milliseconds, value=result.timings.total_ms)

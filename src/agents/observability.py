@@ -15,9 +15,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
+
+if TYPE_CHECKING:
+    from agents.types import Usage
 
 SERVICE = "agent-gateway"
 NAMESPACE = "AgentGateway"
@@ -45,3 +49,18 @@ def count_failure(error_type: str) -> None:
         name="Failures", unit=MetricUnit.Count, value=1, namespace=NAMESPACE
     ) as metric:
         metric.add_dimension(name="ErrorType", value=error_type)
+
+
+def record_run_metrics(usage: Usage, *, cost_usd: float, total_ms: float) -> None:
+    """The metrics of a run that succeeded: tokens (cache reads and writes too), cost, time."""
+    metrics.add_metric(name="InvocationsSucceeded", unit=MetricUnit.Count, value=1)
+    metrics.add_metric(name="InputTokens", unit=MetricUnit.Count, value=usage.input_tokens)
+    metrics.add_metric(name="OutputTokens", unit=MetricUnit.Count, value=usage.output_tokens)
+    metrics.add_metric(
+        name="CacheReadTokens", unit=MetricUnit.Count, value=usage.cache_read_input_tokens
+    )
+    metrics.add_metric(
+        name="CacheWriteTokens", unit=MetricUnit.Count, value=usage.cache_creation_input_tokens
+    )
+    metrics.add_metric(name="CostUSD", unit=MetricUnit.NoUnit, value=cost_usd)
+    metrics.add_metric(name="Duration", unit=MetricUnit.Milliseconds, value=total_ms)

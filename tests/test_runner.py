@@ -466,9 +466,9 @@ def test_deadline_constructors_agree() -> None:
     after = Deadline.after_ms(5000)
     lambda_ = Deadline.from_lambda_context(_LambdaContext(5000))
     for made in (epoch, after, lambda_):
-        assert 4.9 < made.remaining_s() <= 5.0
+        assert 4.6 < made.remaining_s() <= 5.0
         assert not made.expired()
-    assert abs(epoch.epoch_ms - (time.time() * 1000 + 5000)) < 100
+    assert abs(epoch.epoch_ms - (time.time() * 1000 + 5000)) < 300
     assert Deadline.after_ms(-1).expired()
     assert after.minus_ms(1000).remaining_s() == pytest.approx(after.remaining_s() - 1, abs=0.05)
 

@@ -43,8 +43,9 @@ def test_an_uncheckpointed_sync_run_is_abandoned_once_and_a_stale_wait_times_out
     invocation_tables: InvocationStack,
 ) -> None:
     store = get_store()
+    before = time.time()  # every lease and timeout below ends at least 5 s after this
     abandoned = queue_run(store)
-    claimed = store.claim(abandoned, "api:dead", lease_seconds=1, inline=True)
+    claimed = store.claim(abandoned, "api:dead", lease_seconds=5, inline=True)
     assert claimed is not None
     assert claimed.sweep_shard == "due"
     waiting = queue_run(store)
@@ -54,9 +55,8 @@ def test_an_uncheckpointed_sync_run_is_abandoned_once_and_a_stale_wait_times_out
     )
     live = queue_run(store)
     store.claim(live, "api:alive", lease_seconds=600, inline=True)
-    now = time.time()
-    assert sweep(now=now).scanned == 0  # nothing due yet
-    report = sweep(now=now + 10)
+    assert sweep(now=before).scanned == 0  # nothing due yet
+    report = sweep(now=before + 30)
     assert (report.abandoned, report.approval_timeouts, report.resumed) == (1, 1, 0)
     assert report.scanned == 2  # the live run's lease is not due
     first, second = store.get(abandoned), store.get(waiting)
@@ -67,7 +67,7 @@ def test_an_uncheckpointed_sync_run_is_abandoned_once_and_a_stale_wait_times_out
     assert second.error.type == "approval-timeout"
     assert first.sweep_at is None
     assert second.pending_actions is None
-    again = sweep(now=now + 20)
+    again = sweep(now=before + 40)
     assert again.scanned == 0
     letters = [json.loads(body) for body in drain_queue(invocation_tables.dlq_url)]
     assert sorted(letter["invocation_id"] for letter in letters) == sorted([abandoned, waiting])

@@ -273,7 +273,7 @@ def test_retry_after_past_the_deadline_fails_fast(fake_model: FakeModel) -> None
     started = time.monotonic()
     with pytest.raises(errors.ModelUnavailable) as caught:
         get_runner().run(PLAIN, "hi", deadline=deadline(10))
-    assert time.monotonic() - started < 2
+    assert time.monotonic() - started < 8  # not the 10 s deadline, not the 60 s Retry-After
     assert caught.value.retryable is True
     assert caught.value.extra == {"status": 429, "retry_after_s": 60.0}
     assert fake_model.stats()["calls"] == 1

@@ -8,11 +8,13 @@ touches a service never pays for it.
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING, Any, Literal, overload
 
 from agents.container import PerContainerMap
 
 if TYPE_CHECKING:
+    from botocore.loaders import Loader
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_secretsmanager import SecretsManagerClient
@@ -39,8 +41,29 @@ def s3_client(given: S3Client | None = None) -> S3Client:
     return given if given is not None else client("s3")
 
 
-def _build_client(service: str) -> Any:
+@functools.cache
+def _data_loader() -> Loader:
+    """botocore's loader of the service models, shared by every session of the process.
+
+    A new botocore session parses the models' JSON again (about 70 ms a client); the models
+    are read-only files of the installed botocore, so one loader serves every session, also
+    across :func:`agents.container.reset` (which drops clients and credentials, not this).
+    """
+    from botocore.loaders import create_loader
+
+    return create_loader()
+
+
+def _session() -> Any:
     import boto3
+    import botocore.session
+
+    core = botocore.session.Session()
+    core.register_component("data_loader", _data_loader())
+    return boto3.session.Session(botocore_session=core)
+
+
+def _build_client(service: str) -> Any:
     from botocore.config import Config
 
     config = Config(
@@ -51,7 +74,7 @@ def _build_client(service: str) -> Any:
         # presigned URLs (workspace uploads and results) are SigV4, as AWS requires
         signature_version="s3v4" if service == "s3" else None,
     )
-    return boto3.session.Session().client(service, config=config)  # type: ignore[call-overload]
+    return _session().client(service, config=config)
 
 
 #: The container's clients, one per service.

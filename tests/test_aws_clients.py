@@ -1,0 +1,39 @@
+"""``agents.aws``: the container's boto3 clients. After :func:`agents.container.reset` the
+clients are new (fresh credentials and connections), but the service models are not parsed
+again: every session shares one botocore loader."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from botocore.loaders import JSONFileLoader
+
+from agents import aws, container
+
+
+def test_a_reset_builds_new_clients_without_reading_the_models_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    container.reset()
+    first = aws.client("sqs")
+    reads: list[str] = []
+    original = JSONFileLoader.load_file
+
+    def counted(self: JSONFileLoader, file_path: str) -> Any:
+        reads.append(file_path)
+        return original(self, file_path)
+
+    monkeypatch.setattr(JSONFileLoader, "load_file", counted)
+    container.reset()
+    second = aws.client("sqs")
+    assert second is not first
+    assert reads == []  # the models, endpoints and rules come from the shared loader
+    aws.client("dynamodb")
+    assert reads  # a service not loaded before is read (once)
+    container.reset()
+    reads.clear()
+    aws.client("dynamodb")
+    assert reads == []
+    container.reset()

@@ -35,9 +35,9 @@ def _short_write_margin(monkeypatch: pytest.MonkeyPatch) -> None:
     container.reset()
 
 
-def _blob_keys(bucket: str, invocation_id: str) -> list[str]:
+def _checkpoint_keys(bucket: str, invocation_id: str) -> list[str]:
     listed = aws.client("s3").list_objects_v2(
-        Bucket=bucket, Prefix=f"payloads/{invocation_id}/checkpoint/blobs/"
+        Bucket=bucket, Prefix=f"payloads/{invocation_id}/checkpoint/"
     )
     return [item["Key"] for item in listed.get("Contents", [])]
 
@@ -51,7 +51,9 @@ def _state(turn: int, messages: list[dict[str, Any]]) -> CheckpointState:
     )
 
 
-def test_a_checkpoint_uploads_only_what_is_new(invocation_tables: InvocationStack) -> None:
+def test_a_checkpoint_is_one_object_holding_only_what_is_new(
+    invocation_tables: InvocationStack,
+) -> None:
     workspace = Workspace.from_text_files(FILES, WorkspaceLimits())
     first = CheckpointStore(
         bucket=invocation_tables.bucket, prefix="payloads/", invocation_id="inv_ckpt_blobs"
@@ -59,12 +61,12 @@ def test_a_checkpoint_uploads_only_what_is_new(invocation_tables: InvocationStac
     user: dict[str, Any] = {"role": "user", "content": [{"type": "text", "text": "go"}]}
     answer: dict[str, Any] = {"role": "assistant", "content": [{"type": "text", "text": "one"}]}
     result: dict[str, Any] = {"role": "user", "content": [{"type": "text", "text": "two"}]}
-    first.save(_state(1, [user]), workspace)
-    assert first.uploaded == 2  # the user message and transcript turn 1
+    turn_1 = first.save(_state(1, [user]), workspace)
+    assert first.uploaded == 1  # the turn object, the user message and turn 1 inline
     workspace.write_bytes("a.py", b"x = 1\n")
     ref = first.save(_state(2, [user, answer, result]), workspace)
-    assert first.uploaded == 2 + 2 + 1 + 1  # two messages, turn 2, the changed file
-    # A new owner loads it and checkpoints turn 3: only the new message and turn go up.
+    assert first.uploaded == 2  # two messages, turn 2 and the changed file inline
+    # A new owner loads it and checkpoints turn 3: one object with the new message and turn.
     second = CheckpointStore(
         bucket=invocation_tables.bucket, prefix="payloads/", invocation_id="inv_ckpt_blobs"
     )
@@ -72,9 +74,14 @@ def test_a_checkpoint_uploads_only_what_is_new(invocation_tables: InvocationStac
     assert loaded.files == {"a.py": b"x = 1\n"}
     assert loaded.state.messages == [user, answer, result]
     more: dict[str, Any] = {"role": "assistant", "content": [{"type": "text", "text": "three"}]}
-    second.save(_state(3, [user, answer, result, more]), workspace)
-    assert second.uploaded == 2
-    assert len(_blob_keys(invocation_tables.bucket, "inv_ckpt_blobs")) == 8
+    third = second.save(_state(3, [user, answer, result, more]), workspace)
+    assert second.uploaded == 1
+    assert sorted(_checkpoint_keys(invocation_tables.bucket, "inv_ckpt_blobs")) == sorted(
+        [turn_1, ref, third]
+    )
+    assert CheckpointStore(
+        bucket=invocation_tables.bucket, prefix="payloads/", invocation_id="inv_ckpt_blobs"
+    ).load(third).state.messages == [user, answer, result, more]
     with pytest.raises(ValueError, match="not one of invocation"):
         second.load("payloads/inv_other_id/checkpoint/turn-00001.json")
     with pytest.raises(ValueError, match="invalid invocation id"):

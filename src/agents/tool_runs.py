@@ -42,14 +42,21 @@ def check_tenant_budget(tenant: str) -> None:
 def tenant_turn_hooks(
     tenant: str,
 ) -> tuple[Callable[[int], None], Callable[[TurnRecord, float], None]]:
-    """``before_turn`` (the cap check) and ``after_turn`` (one atomic spend update)."""
-    from agents.tenants.budget import check_budget, record_spend
+    """``before_turn`` (the cap check) and ``after_turn`` (one atomic spend update). The
+    update answers the tenant's item as it left it, and the next turn's check uses that
+    item instead of reading it again; a check after a turn that wrote nothing reads."""
+    from agents.tenants.budget import TenantItem, check_budget, record_spend
+
+    latest: TenantItem | None = None
 
     def before_turn(turn: int) -> None:
-        check_budget(tenant)
+        nonlocal latest
+        known, latest = latest, None  # an item is used for one check only
+        check_budget(tenant, known=known)
 
     def after_turn(record: TurnRecord, cost_usd: float) -> None:
-        record_spend(tenant, cost_usd)
+        nonlocal latest
+        latest = record_spend(tenant, cost_usd)
 
     return before_turn, after_turn
 

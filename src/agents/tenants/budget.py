@@ -3,12 +3,14 @@
 Caps (USD, optional) are ``budget_daily_usd`` / ``budget_monthly_usd`` on the tenant's
 record (``agw tenants set-budget``). Spend is counted per UTC day and month in attributes
 named after the window (``spend_d_20250131``, ``spend_m_202501``): one atomic UpdateItem
-``ADD`` per call, which also removes the previous window's counters. No TenantsTable, no
-tenant record or no cap: both are no-ops.
+``ADD`` per call, which also removes the previous window's counters and answers the item as
+it left it (:class:`TenantItem`), so the next check of a run needs no read (decision 15.76).
+No TenantsTable, no tenant record or no cap: both are no-ops.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -16,7 +18,22 @@ from agents.errors import BudgetExceeded
 from agents.tenants.records import number_attribute
 from agents.tenants.table import TenantsTable, tenants_table
 
-__all__ = ["BudgetExceeded", "check_budget", "record_spend", "seconds_to_reset", "spend_of"]
+__all__ = [
+    "BudgetExceeded",
+    "TenantItem",
+    "check_budget",
+    "record_spend",
+    "seconds_to_reset",
+    "spend_of",
+]
+
+
+@dataclass(frozen=True)
+class TenantItem:
+    """The tenant's item as one strongly consistent read or atomic update saw it (``item``
+    None: there is no tenant record)."""
+
+    item: dict[str, Any] | None
 
 
 def _day(moment: datetime) -> str:
@@ -50,13 +67,20 @@ def spend_of(item: dict[str, Any], moment: datetime) -> tuple[float, float]:
 
 
 def check_budget(
-    tenant: str, *, table: TenantsTable | None = None, now: datetime | None = None
+    tenant: str,
+    *,
+    table: TenantsTable | None = None,
+    now: datetime | None = None,
+    known: TenantItem | None = None,
 ) -> None:
-    """Raise :class:`BudgetExceeded` when the tenant's daily or monthly cap is reached."""
+    """Raise :class:`BudgetExceeded` when the tenant's daily or monthly cap is reached.
+
+    ``known``: the item as the run's last :func:`record_spend` left it, checked instead of
+    reading the item again (None: read it)."""
     table = table or tenants_table()
     if table is None:
         return
-    item = table.raw_tenant_item(tenant)
+    item = known.item if known is not None else table.raw_tenant_item(tenant)
     if item is None:
         return
     daily, monthly = (
@@ -82,11 +106,12 @@ def check_budget(
 
 def record_spend(
     tenant: str, usd: float, *, table: TenantsTable | None = None, now: datetime | None = None
-) -> None:
-    """Add ``usd`` to the tenant's day and month counters (one atomic UpdateItem)."""
+) -> TenantItem | None:
+    """Add ``usd`` to the tenant's day and month counters (one atomic UpdateItem); the item
+    as the update left it (None: nothing was written, nothing is known)."""
     table = table or tenants_table()
     if table is None or usd <= 0:
-        return
+        return None
     moment = now or datetime.now(UTC)
     yesterday, last_month = moment - timedelta(days=1), moment.replace(day=1) - timedelta(days=1)
     names = {
@@ -101,7 +126,7 @@ def record_spend(
     client = table.client
     try:
         with translate_aws_errors("TenantsTable UpdateItem"):
-            client.update_item(
+            updated = client.update_item(
                 TableName=table.name,
                 Key={"id": {"S": tenant}},
                 UpdateExpression="ADD #d :usd, #m :usd REMOVE #pd, #pm",
@@ -111,6 +136,10 @@ def record_spend(
                     ":usd": {"N": format(usd, ".8f")},
                     ":tenant": {"S": "tenant"},
                 },
+                ReturnValues="ALL_NEW",
             )
     except client.exceptions.ConditionalCheckFailedException:
-        return  # no tenant record (API_KEY or IAM mode): nothing to count against
+        # No tenant record (API_KEY or IAM mode): nothing to count against, as a read now
+        # would find.
+        return TenantItem(None)
+    return TenantItem(dict(updated["Attributes"]))

@@ -40,7 +40,7 @@ __all__ = [
 
 AGENT = "python-fixer"
 TERMINAL = {"SUCCEEDED", "FAILED", "CANCELLED"}
-#: Crash point names of ``agents.crash_points`` (n = the turn; mid-upload: the blob count).
+#: Crash point names of ``agents.crash_points`` (n = the turn for every one of them).
 CRASH_BOUNDARIES = (
     "before-model-call",
     "after-model-answer",

@@ -5,7 +5,8 @@ Inert unless ``AGW_CRASH_AT`` is set (never in a deployed stack: no template set
 reached with that point and number; ``AGW_CRASH_MARKER`` names a file created just before
 the kill, and while it exists the crash point stays inert (so the restarted worker goes on).
 Points: ``before-model-call`` / ``after-model-answer`` / ``after-tool-results`` /
-``after-checkpoint`` (n = the turn), ``mid-upload`` (n = the blobs this run uploaded).
+``after-checkpoint`` and ``mid-upload`` (n = the turn; ``mid-upload`` fires after the turn's
+own blob objects, before its turn object).
 The reliability crash scenarios and ``tests/test_resume_crash.py`` drive them.
 """
 

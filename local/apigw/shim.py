@@ -292,7 +292,7 @@ class ApiGatewayShim:
         self, request: HttpRequest, request_id: str
     ) -> tuple[int, list[tuple[str, str]], bytes]:
         method, target, headers = request.method, request.target, request.headers
-        body = request.body
+        body, source_ip = request.body, request.source_ip
         raw_path = urlsplit(target).path or "/"
         found = self.route(method, raw_path) if method in API_GATEWAY_METHODS else None
         if found is None:
@@ -312,7 +312,7 @@ class ApiGatewayShim:
             target=target,
             headers=headers,
             body=body,
-            source_ip=request.source_ip,
+            source_ip=source_ip,
             route=route,
             path_parameters=params,
             api_key=api_key,

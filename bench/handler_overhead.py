@@ -21,7 +21,6 @@ import argparse
 import contextlib
 import cProfile
 import pstats
-import subprocess
 import sys
 import threading
 import time
@@ -32,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.harness import ApiCaller, quiet_project_logs, reset_singletons
+from bench.ready_child import ready_child
 from bench.table import Row, median, percentile, render
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -68,28 +68,12 @@ class OverheadResult:
 # --- the fake model in its own process -------------------------------------------------
 
 
-@contextlib.contextmanager
-def fake_model_process() -> Iterator[str]:
-    process = subprocess.Popen(
+def fake_model_process() -> contextlib.AbstractContextManager[str]:
+    """The fake Messages API in a process of its own (its CPU is not ours); yields its URL."""
+    return ready_child(
         [sys.executable, "-m", "local.fake_anthropic", "--port", "0"],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
+        what="the fake Messages API",
     )
-    try:
-        assert process.stdout is not None
-        line = process.stdout.readline().strip()
-        if not line.startswith("READY "):
-            raise RuntimeError(f"the fake Messages API did not start: {line!r}")
-        yield line.split(" ", 1)[1]
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
 
 
 # --- in-process AWS ---------------------------------------------------------------------

@@ -8,41 +8,16 @@ import json
 import re
 import time
 from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
 
 import pytest
 
-from agw.cli import main
 from local.dev_info import TOOL_DEMO_FILES, TOOL_DEMO_INPUT
-from tests.plugins.dev_stack import KEY_A, KEY_B, RunningDevStack
+from tests.plugins.dev_stack import KEY_B, AgwRun, RunningDevStack
 
-pytestmark = pytest.mark.integration
+# every command runs from a folder holding the demo files (``invoke_args`` names them)
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("tool_demo_folder")]
 
 AGENT = "python-fixer"
-
-
-@pytest.fixture
-def agw(
-    dev_stack: RunningDevStack,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-    tmp_path: Path,
-) -> Any:
-    """``agw ARGS`` in-process against the dev stack, from a folder holding the demo files."""
-    for name, text in TOOL_DEMO_FILES.items():
-        (tmp_path / name).write_text(text)
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("AGW_ENDPOINT", dev_stack.api_url)
-    monkeypatch.setenv("AGW_API_KEY", KEY_A)
-
-    def run(*args: str) -> tuple[int, str, str]:
-        capsys.readouterr()
-        code = main(list(args))
-        captured = capsys.readouterr()
-        return code, captured.out, captured.err
-
-    return run
 
 
 @pytest.fixture
@@ -58,7 +33,9 @@ def invoke_args(*extra: str) -> list[str]:
     return ["invoke", AGENT, TOOL_DEMO_INPUT, "--files", *sorted(TOOL_DEMO_FILES), *extra]
 
 
-def test_invoke_follows_a_run_past_its_prefer_wait_to_the_end(agw: Any, slow_model: None) -> None:
+def test_invoke_follows_a_run_past_its_prefer_wait_to_the_end(
+    agw: AgwRun, slow_model: None
+) -> None:
     code, out, err = agw(*invoke_args("--prefer-wait", "1", "--json"))
     assert code == 0, err
     invocation = json.loads(out)
@@ -70,7 +47,7 @@ def test_invoke_follows_a_run_past_its_prefer_wait_to_the_end(agw: Any, slow_mod
     assert len(progress) == len(set(progress))  # one line per change
 
 
-def test_approve_and_deny_from_the_cli(agw: Any, dev_stack: RunningDevStack) -> None:
+def test_approve_and_deny_from_the_cli(agw: AgwRun, dev_stack: RunningDevStack) -> None:
     code, _, err = agw(*invoke_args("--require-approval", "Edit"))
     assert code == 3, err
     match = re.search(r"approve all: agw invocations approve (inv_\w+)", err)

@@ -6,36 +6,17 @@ from __future__ import annotations
 import json
 import subprocess
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from agw.batch_cmd import derived_key, read_batch_file
-from agw.cli import main
 from agw.client import AgwClient, ApiError, ClientError, resolve_api_key, resolve_endpoint
 from local.fake_anthropic import OFFLINE_BANNER
-from tests.plugins.dev_stack import AGW, KEY_A, KEY_B, RunningDevStack
+from tests.plugins.dev_stack import AGW, KEY_A, KEY_B, AgwRun, RunningDevStack
 
 pytestmark = pytest.mark.integration
 
 REVIEWER = "code-reviewer-fast"
-
-
-@pytest.fixture
-def agw(
-    dev_stack: RunningDevStack, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> Any:
-    """Run ``agw ARGS`` in-process against the dev stack; returns (code, stdout, stderr)."""
-    monkeypatch.setenv("AGW_ENDPOINT", dev_stack.api_url)
-    monkeypatch.setenv("AGW_API_KEY", KEY_A)
-
-    def run(*args: str) -> tuple[int, str, str]:
-        capsys.readouterr()
-        code = main(list(args))
-        captured = capsys.readouterr()
-        return code, captured.out, captured.err
-
-    return run
 
 
 def test_invoke_prints_raw_output_when_piped_and_the_summary(
@@ -58,7 +39,7 @@ def test_invoke_prints_raw_output_when_piped_and_the_summary(
     assert "cost $" in result.stderr
 
 
-def test_invoke_async_wait_json(agw: Any) -> None:
+def test_invoke_async_wait_json(agw: AgwRun) -> None:
     code, out, _ = agw(
         "invoke", REVIEWER, "x = 1", "--context", "language=python", "--async", "--wait", "--json"
     )
@@ -68,7 +49,7 @@ def test_invoke_async_wait_json(agw: Any) -> None:
     assert invocation["mode"] == "async"
 
 
-def test_invoke_async_prints_the_id_then_get_and_list_find_it(agw: Any) -> None:
+def test_invoke_async_prints_the_id_then_get_and_list_find_it(agw: AgwRun) -> None:
     code, out, err = agw(
         "invoke", REVIEWER, "y = 2", "--context", "language=python", "--async",
         "--metadata", "ticket=E2E-1",
@@ -86,7 +67,7 @@ def test_invoke_async_prints_the_id_then_get_and_list_find_it(agw: Any) -> None:
     assert json.loads(out)["metadata"] == {"ticket": "E2E-1"}
 
 
-def test_idempotency_key_flag_replays(agw: Any) -> None:
+def test_idempotency_key_flag_replays(agw: AgwRun) -> None:
     args = ("invoke", REVIEWER, "z = 3", "--context", "language=python", "--json")
     code, first, _ = agw(*args, "--idempotency-key", "cli-idem-1")
     assert code == 0
@@ -95,14 +76,14 @@ def test_idempotency_key_flag_replays(agw: Any) -> None:
     assert json.loads(first)["id"] == json.loads(again)["id"]
 
 
-def failing(agw: Any, *argv: str) -> str:
+def failing(agw: AgwRun, *argv: str) -> str:
     """``agw argv`` exits with status 1; its stderr."""
     code, _, err = agw(*argv)
     assert code == 1
     return str(err)
 
 
-def test_api_errors_are_one_line_and_exit_1(agw: Any) -> None:
+def test_api_errors_are_one_line_and_exit_1(agw: AgwRun) -> None:
     code, out, err = agw("invoke", "no-such-agent", "hi")
     assert code == 1
     assert out == ""
@@ -117,7 +98,7 @@ def test_api_errors_are_one_line_and_exit_1(agw: Any) -> None:
     assert "(404)" in err
 
 
-def test_wrong_key_and_no_key(agw: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_wrong_key_and_no_key(agw: AgwRun, monkeypatch: pytest.MonkeyPatch) -> None:
     err = failing(agw, "agents", "list", "--api-key", "not-a-key")
     assert "(401)" in err  # KEYS mode: the authorizer refuses a malformed key
     monkeypatch.delenv("AGW_API_KEY")
@@ -126,13 +107,13 @@ def test_wrong_key_and_no_key(agw: Any, monkeypatch: pytest.MonkeyPatch) -> None
     assert "AGW_API_KEY" in err
 
 
-def test_unreachable_endpoint_is_one_clear_line(agw: Any) -> None:
+def test_unreachable_endpoint_is_one_clear_line(agw: AgwRun) -> None:
     err = failing(agw, "agents", "list", "--endpoint", "http://127.0.0.1:9")
     assert "cannot reach http://127.0.0.1:9" in err
     assert "Traceback" not in err
 
 
-def test_agents_list_and_show(agw: Any) -> None:
+def test_agents_list_and_show(agw: AgwRun) -> None:
     code, out, _ = agw("agents", "list", "--json")
     assert code == 0
     names = {agent["name"] for agent in json.loads(out)["items"]}
@@ -149,7 +130,7 @@ def test_agents_list_and_show(agw: Any) -> None:
     assert "(404)" in err
 
 
-def test_agents_lint_still_works(agw: Any) -> None:
+def test_agents_lint_still_works(agw: AgwRun) -> None:
     code, _, err = agw("agents", "lint", str(Path(__file__).resolve().parents[1] / "definitions"))
     assert code == 0
     assert "0 errors" in err
@@ -165,7 +146,7 @@ def write_inputs(path: Path, count: int, tag: str) -> None:
 
 
 def test_batch_writes_one_line_per_input_and_resumes(
-    agw: Any, dev_stack: RunningDevStack, tmp_path: Path
+    agw: AgwRun, dev_stack: RunningDevStack, tmp_path: Path
 ) -> None:
     inputs, out = tmp_path / "inputs.jsonl", tmp_path / "results.jsonl"
     write_inputs(inputs, 6, "resume")
@@ -186,7 +167,7 @@ def test_batch_writes_one_line_per_input_and_resumes(
     assert dev_stack.fake("GET", "/_fake/stats")["calls"] == calls_before  # nothing re-ran
 
 
-def test_batch_file_errors_name_the_line(tmp_path: Path, agw: Any) -> None:
+def test_batch_file_errors_name_the_line(tmp_path: Path, agw: AgwRun) -> None:
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"input": "ok"}\n{"input": ""}\n')
     code, _, err = agw("batch", REVIEWER, str(bad), "--out", str(tmp_path / "o.jsonl"))

@@ -5,16 +5,14 @@ the last seq with every event shown exactly once."""
 from __future__ import annotations
 
 import io
-from pathlib import Path
 
 import httpx
 import pytest
 
-from agw.cli import main
 from agw.client import AgwClient
 from agw.follow import follow_invocation
 from local.dev_info import TOOL_DEMO_FILES, TOOL_DEMO_INPUT
-from tests.plugins.dev_stack import KEY_A, KEY_B, RunningDevStack
+from tests.plugins.dev_stack import KEY_A, KEY_B, AgwRun, RunningDevStack
 
 pytestmark = pytest.mark.integration
 
@@ -39,22 +37,13 @@ class DropsOneEventsRead(httpx.BaseTransport):
         self.inner.close()
 
 
+@pytest.mark.usefixtures("tool_demo_folder")
 def test_invoke_follow_shows_turns_and_tools_then_the_summary(
-    dev_stack: RunningDevStack,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-    tmp_path: Path,
+    agw: AgwRun, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    for name, content in TOOL_DEMO_FILES.items():
-        (tmp_path / name).write_text(content)
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("AGW_ENDPOINT", dev_stack.api_url)
-    monkeypatch.setenv("AGW_API_KEY", KEY_A)
-    capsys.readouterr()
-    code = main(
-        ["invoke", "python-fixer", TOOL_DEMO_INPUT, "--files", *TOOL_DEMO_FILES, "--follow"]
+    code, out, err = agw(
+        "invoke", "python-fixer", TOOL_DEMO_INPUT, "--files", *TOOL_DEMO_FILES, "--follow"
     )
-    out, err = capsys.readouterr()
     assert code == 0, err
     assert "status RUNNING (attempt 1)" in err
     assert "turn 1 done: tool_use" in err
@@ -66,15 +55,14 @@ def test_invoke_follow_shows_turns_and_tools_then_the_summary(
     assert out.strip()  # piped: the output once, at the end (not streamed)
     invocation_id = err.split("invocation ")[1].split()[0]
     # the same run, followed again from the start: the same lines, JSON at the end
-    code = main(["invocations", "follow", invocation_id, "--json"])
-    again_out, again_err = capsys.readouterr()
+    code, again_out, again_err = agw("invocations", "follow", invocation_id, "--json")
     assert code == 0
     assert '"status": "SUCCEEDED"' in again_out
     assert "  Read /workspace/stats.py  ok (" in again_err
     # another tenant: 404, one line
     monkeypatch.setenv("AGW_API_KEY", KEY_B)
-    assert main(["invocations", "follow", invocation_id]) == 1
-    denied = capsys.readouterr().err
+    code, _, denied = agw("invocations", "follow", invocation_id)
+    assert code == 1
     assert denied.startswith("agw: error:"), denied
     assert "404" in denied or "not found" in denied.lower(), denied
 

@@ -23,6 +23,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
     from local.dev import DevInfo, DevStack
     from local.fake_anthropic import FakeAnthropicServer
     from local.sqs_poller import SqsPoller
+    from local.template import Template
 
 __all__ = [
     "AGENT",
@@ -74,34 +76,30 @@ def reset_singletons() -> None:
     container.reset()
 
 
+@dataclass(kw_only=True, eq=False)
 class Harness:
-    """The local stack for the reliability scenarios (see the module docs)."""
+    """The local stack for the reliability scenarios (see the module docs); ``env``: more
+    variables for the functions."""
 
-    def __init__(
-        self,
-        *,
-        worker: bool = True,
-        worker_concurrency: int = 4,
-        worker_timeout_s: int = 8,
-        lease_seconds: int = 10,
-        failure_visibility_s: int = 1,
-        env: Mapping[str, str] | None = None,
-        webhooks: bool = False,
-    ) -> None:
-        self.worker = worker
-        self.webhooks = webhooks
-        self.worker_concurrency = worker_concurrency
-        self.worker_timeout_s = worker_timeout_s
-        self.lease_seconds = lease_seconds
-        self.failure_visibility_s = failure_visibility_s
-        self.env = {
+    worker: bool = True
+    worker_concurrency: int = 4
+    worker_timeout_s: int = 8
+    lease_seconds: int = 10
+    failure_visibility_s: int = 1
+    env: Mapping[str, str] | None = None
+    webhooks: bool = False
+    info: DevInfo | None = field(init=False, default=None)
+    _dev: DevStack | None = field(init=False, default=None, repr=False)
+    _poller: SqsPoller | None = field(init=False, default=None, repr=False)
+
+    @property
+    def function_env(self) -> dict[str, str]:
+        """What the functions get on top of the template's environment."""
+        return {
             "ANTHROPIC_API_KEY": ANTHROPIC_CANARY,
-            "LEASE_SECONDS": str(lease_seconds),
-            **(env or {}),
+            "LEASE_SECONDS": str(self.lease_seconds),
+            **(self.env or {}),
         }
-        self._dev: DevStack | None = None
-        self._poller: SqsPoller | None = None
-        self.info: DevInfo | None = None
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -124,7 +122,7 @@ class Harness:
             worker=False,
             webhooks=self.webhooks,
             failure_visibility_timeout=self.failure_visibility_s,
-            env_overrides=self.env,
+            env_overrides=self.function_env,
         )
         self._dev = dev
         try:
@@ -156,26 +154,16 @@ class Harness:
     def _start_worker(self) -> None:
         from local.runtime import load_handler
         from local.sqs_poller import SqsPoller
-        from local.template import Template
 
-        info = self.require_info()
-        template = Template.load(
-            REPO / "template.yaml",
-            endpoint_url=info.aws_url,
-            stack_name=info.stack_name,
-            region=info.region,
-        )
-        function = template.function(WORKER_FUNCTION).model_copy(
-            update={"timeout": self.worker_timeout_s}
-        )
+        template = self.template
         poller = SqsPoller.from_template(
             template,
             WORKER_FUNCTION,
-            handler=load_handler(function),
+            handler=load_handler(template.function(WORKER_FUNCTION)),
             concurrency=self.worker_concurrency,
             failure_visibility_timeout=self.failure_visibility_s,
+            function_timeout_s=self.worker_timeout_s,  # the Lambda context's deadline
         )
-        poller.function = function  # the Lambda context's deadline: worker_timeout_s
         poller.start()
         self._poller = poller
 
@@ -185,6 +173,13 @@ class Harness:
         if self.info is None:
             raise RuntimeError("the harness is not started")
         return self.info
+
+    @property
+    def template(self) -> Template:
+        """``template.yaml`` bound to the running stack (its moto, stack name, region)."""
+        if self._dev is None:
+            raise RuntimeError("the harness is not started")
+        return self._dev.stack.template
 
     @property
     def api_url(self) -> str:

@@ -16,9 +16,7 @@
 from __future__ import annotations
 
 import contextlib
-import select
 import signal
-import subprocess
 import sys
 import threading
 import time
@@ -27,8 +25,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from bench.ready_child import ready_child
 from bench.reliability.harness import AGENT as SINGLE_CALL_AGENT
-from bench.reliability.harness import KEY_A, KEY_B, REPO, Harness, wait_until
+from bench.reliability.harness import KEY_A, KEY_B, Harness, wait_until
 from bench.reliability.outcome import Outcome
 from bench.reliability.resume_scenarios import (
     AGENT,
@@ -144,25 +143,13 @@ def api_child(h: Harness) -> Iterator[str]:
         AGW_REL_REGION=info.region,
         AGW_REL_API_KEY=KEY_A,
     )
-    proc = subprocess.Popen(
+    with ready_child(
         [sys.executable, "-m", "bench.reliability.resume_children", "api"],
+        what="the API child",
         env=env,
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    try:
-        assert proc.stdout is not None
-        ready, _, _ = select.select([proc.stdout], [], [], 60)
-        line = proc.stdout.readline() if ready else ""
-        if not line.startswith("READY "):
-            raise RuntimeError(f"the API child did not start: {line!r}")
-        yield line.split()[1]
-    finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=10)
+        stop_signal=signal.SIGKILL,
+    ) as url:
+        yield url
 
 
 def _kill_mid_call(h: Harness, body: dict[str, Any], agent: str, calls_before_kill: int) -> str:
@@ -195,16 +182,8 @@ def _kill_mid_call(h: Harness, body: dict[str, Any], agent: str, calls_before_ki
 def _sweeper_thread(h: Harness, period_s: float) -> Any:
     from local.runtime import load_handler
     from local.schedules import ScheduleThread
-    from local.template import Template
 
-    info = h.require_info()
-    template = Template.load(
-        REPO / "template.yaml",
-        endpoint_url=info.aws_url,
-        stack_name=info.stack_name,
-        region=info.region,
-    )
-    function = template.function("SweeperFunction")
+    function = h.template.function("SweeperFunction")
     return ScheduleThread(load_handler(function), period_s, name="sweeper", function=function)
 
 

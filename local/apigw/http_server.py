@@ -7,6 +7,8 @@ import logging
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 
+from local.apigw.proxy_event import HttpRequest
+
 if TYPE_CHECKING:
     from local.apigw.shim import ApiGatewayShim
 
@@ -85,11 +87,13 @@ class ProxyRequestHandler(BaseHTTPRequestHandler):
         if body is None:
             self.close_connection = True  # the unread rest of the body
         status, headers, payload = self.owner.handle(
-            method=self.command,
-            target=self.path,
-            headers=list(self.headers.items()),
-            body=body,
-            source_ip=self.client_address[0],
+            HttpRequest(
+                method=self.command,
+                target=self.path,
+                headers=list(self.headers.items()),
+                body=body,
+                source_ip=self.client_address[0],
+            )
         )
         self.send_response(status)
         for name, value in headers:

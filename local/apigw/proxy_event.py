@@ -13,7 +13,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from local.template import ApiRoute
 
-__all__ = ["ApiStage", "ProxyRequest", "build_proxy_event", "is_binary"]
+__all__ = ["ApiStage", "HttpRequest", "ProxyRequest", "build_proxy_event", "is_binary"]
 
 
 @dataclass(frozen=True)
@@ -26,6 +26,17 @@ class ApiStage:
     host: str
     port: int
     binary_media_types: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class HttpRequest:
+    """One HTTP request as the shim's server read it (``body`` None: over the size limit)."""
+
+    method: str
+    target: str
+    headers: Sequence[tuple[str, str]]
+    body: bytes | None
+    source_ip: str
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ from local.apigw.gateway_rules import (
     render_gateway_response,
 )
 from local.apigw.http_server import ProxyRequestHandler, ShimHttpServer, proxy_response
-from local.apigw.proxy_event import ApiStage, ProxyRequest, build_proxy_event
+from local.apigw.proxy_event import ApiStage, HttpRequest, ProxyRequest, build_proxy_event
 from local.lambda_context import context_for
 from local.ports import PortInUseError
 from local.runtime import Handler, load_handler, serve_in_thread, stop_serving
@@ -279,43 +279,20 @@ class ApiGatewayShim:
     def port_number(self) -> int:
         return self._server.server_port if self._server is not None else self.port
 
-    def handle(
-        self,
-        *,
-        method: str,
-        target: str,
-        headers: Sequence[tuple[str, str]],
-        body: bytes | None,
-        source_ip: str,
-    ) -> tuple[int, list[tuple[str, str]], bytes]:
-        """One request -> (status, headers, body), exactly as the shim answers it.
-
-        ``body`` is ``None`` when the request's payload exceeded the limit.
-        """
+    def handle(self, request: HttpRequest) -> tuple[int, list[tuple[str, str]], bytes]:
+        """One request -> (status, headers, body), exactly as the shim answers it."""
         request_id = str(uuid.uuid4())
-        status, out, payload = self._dispatch(
-            method=method,
-            target=target,
-            headers=headers,
-            body=body,
-            source_ip=source_ip,
-            request_id=request_id,
-        )
+        status, out, payload = self._dispatch(request, request_id)
         if not any(k.lower() == "content-type" for k, _ in out):
             out.append(("Content-Type", "application/json"))
         out.append(("x-amzn-RequestId", request_id))
         return status, out, payload
 
     def _dispatch(
-        self,
-        *,
-        method: str,
-        target: str,
-        headers: Sequence[tuple[str, str]],
-        body: bytes | None,
-        source_ip: str,
-        request_id: str,
+        self, request: HttpRequest, request_id: str
     ) -> tuple[int, list[tuple[str, str]], bytes]:
+        method, target, headers = request.method, request.target, request.headers
+        body, source_ip = request.body, request.source_ip
         raw_path = urlsplit(target).path or "/"
         found = self.route(method, raw_path) if method in API_GATEWAY_METHODS else None
         if found is None:

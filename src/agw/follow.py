@@ -24,9 +24,9 @@ if TYPE_CHECKING:
 __all__ = [
     "FollowResult",
     "event_line",
-    "follow_and_print",
     "follow_invocation",
     "follow_run",
+    "print_followed",
     "render_followed",
 ]
 
@@ -162,21 +162,6 @@ def follow_invocation(
             return result
 
 
-def follow_and_print(
-    client: AgwClient,
-    invocation_id: str,
-    *,
-    as_json: bool = False,
-    after: int = 0,
-    timeout_s: float = 900.0,
-) -> int:
-    """Follow the run, then the usual ending: the output (unless it was streamed) and the
-    summary, or the invocation as JSON. Exit status 0 when it SUCCEEDED."""
-    followed = follow_run(client, invocation_id, as_json=as_json, after=after, timeout_s=timeout_s)
-    show_summary(followed, as_json=as_json)
-    return 0 if followed.invocation.get("status") == "SUCCEEDED" else 1
-
-
 def follow_run(
     client: AgwClient,
     invocation_id: str,
@@ -209,8 +194,9 @@ def render_followed(invocation: Mapping[str, Any], *, streamed_text: bool) -> No
         print(line, file=sys.stderr)
 
 
-def show_summary(followed: FollowResult, *, as_json: bool) -> None:
-    """:func:`render_followed`, or the invocation as JSON."""
+def print_followed(followed: FollowResult, *, as_json: bool) -> int:
+    """The ending of ``agw invocations follow``: :func:`render_followed`, or the invocation
+    as JSON (and how to approve a WAITING run). Exit status 0 when it SUCCEEDED."""
     from agw.client_cli import print_json
 
     invocation = followed.invocation
@@ -223,3 +209,4 @@ def show_summary(followed: FollowResult, *, as_json: bool) -> None:
             f"waiting for approval: `agw invocations actions {invocation.get('id')}`",
             file=sys.stderr,
         )
+    return 0 if invocation.get("status") == "SUCCEEDED" else 1

@@ -110,11 +110,12 @@ def _get(client: AgwClient, args: argparse.Namespace) -> int:
 
 
 def _follow(client: AgwClient, args: argparse.Namespace) -> int:
-    from agw.follow import follow_and_print
+    from agw.follow import follow_run, print_followed
 
-    return follow_and_print(
+    followed = follow_run(
         client, args.invocation_id, as_json=args.json, after=args.after, timeout_s=args.timeout
     )
+    return print_followed(followed, as_json=args.json)
 
 
 def _cancel(client: AgwClient, args: argparse.Namespace) -> int:

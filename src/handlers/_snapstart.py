@@ -23,8 +23,15 @@ def import_heavy() -> None:
     import boto3  # noqa: F401
 
 
-def install(*, after_restore: Callable[[], None], before_snapshot: Callable[[], None]) -> bool:
-    """Register the hooks where the Lambda Python runtime offers them; False elsewhere."""
+def install(
+    *,
+    after_restore: Callable[[], None] = reset_core,
+    before_snapshot: Callable[[], None] = import_heavy,
+) -> bool:
+    """Register the hooks where the Lambda Python runtime offers them; False elsewhere.
+
+    By default: forget every client and cache after a restore (:func:`reset_core`), pay
+    the heavy imports before the snapshot (:func:`import_heavy`)."""
     try:
         from snapshot_restore_py import (  # type: ignore[import-not-found]
             register_after_restore,

@@ -25,9 +25,9 @@ from agents.problems import Failure, problem_proxy_response
 from handlers import _snapstart, error_handlers
 from handlers.api_results import ProblemReply
 from handlers.caller import request_id_of, tenant_of
+from handlers.entry import lambda_entry
 from handlers.prerouting import decoded_event, precheck
 from handlers.routes import agents, batches, events, invocations, meta, workspaces
-from handlers.tracing import traced
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -52,10 +52,6 @@ def openapi_document() -> str:
     return meta.openapi_document(app)
 
 
-@logger.inject_lambda_context(
-    correlation_id_path=correlation_paths.API_GATEWAY_REST, log_event=False, clear_state=True
-)
-@metrics.log_metrics(capture_cold_start_metric=True)
 def _handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     metrics.add_metric(name="ApiRequests", unit=MetricUnit.Count, value=1)
     request_id = request_id_of(event, context)
@@ -81,15 +77,12 @@ def _handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return response
 
 
-handler = traced(_handle)
+handler = lambda_entry(
+    _handle, cold_start_metric=True, correlation_id_path=correlation_paths.API_GATEWAY_REST
+)
 
 
 # --- SnapStart ------------------------------------------------------------------------
-
-
-def _after_restore() -> None:
-    """Per-environment state must not be shared by environments restored from one snapshot."""
-    _snapstart.reset_core()
 
 
 def _before_snapshot() -> None:
@@ -99,4 +92,4 @@ def _before_snapshot() -> None:
     _snapstart.import_heavy()
 
 
-_snapstart.install(after_restore=_after_restore, before_snapshot=_before_snapshot)
+_snapstart.install(before_snapshot=_before_snapshot)

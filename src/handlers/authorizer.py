@@ -30,7 +30,7 @@ def _import_boto3() -> None:
     import boto3  # noqa: F401
 
 
-_snapstart.install(after_restore=_snapstart.reset_core, before_snapshot=_import_boto3)
+_snapstart.install(before_snapshot=_import_boto3)
 
 
 def _header(event: Mapping[str, Any], name: str) -> str | None:

@@ -13,7 +13,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from agents.economy.economy_pass import economy_pass
 from agents.observability import logger, metrics
 from handlers import _snapstart
-from handlers.tracing import traced
+from handlers.entry import lambda_entry
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -21,9 +21,7 @@ if TYPE_CHECKING:
 __all__ = ["handler"]
 
 
-@logger.inject_lambda_context(log_event=False, clear_state=True)
-@metrics.log_metrics(capture_cold_start_metric=False)
-def _handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+def _economy_pass(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     report = economy_pass()
     collect, submit = report.collect, report.submit
     metrics.add_metric(
@@ -47,6 +45,6 @@ def _handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return summary
 
 
-handler = traced(_handle)
+handler = lambda_entry(_economy_pass, cold_start_metric=False)
 
-_snapstart.install(after_restore=_snapstart.reset_core, before_snapshot=_snapstart.import_heavy)
+_snapstart.install()

@@ -10,7 +10,17 @@ from agents.problems import PROBLEM_JSON
 if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 
-__all__ = ["BODY_ERRORS", "COMMON_ERRORS", "problem_response"]
+__all__ = [
+    "AGENT_NOT_FOUND",
+    "BODY_ERRORS",
+    "COMMON_ERRORS",
+    "INVOCATION_NOT_FOUND",
+    "problem_response",
+]
+
+#: The 404 of the routes that name an agent / a caller's invocation.
+AGENT_NOT_FOUND = "No such agent (`agent-not-found`)."
+INVOCATION_NOT_FOUND = "No such invocation for this caller (`invocation-not-found`)."
 
 
 def problem_response(description: str) -> OpenAPIResponse:

@@ -16,7 +16,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from agents.observability import logger, metrics
 from agents.sweeper import sweep
 from handlers import _snapstart
-from handlers.tracing import traced
+from handlers.entry import lambda_entry
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -35,9 +35,7 @@ REPORT_METRICS = {
 }
 
 
-@logger.inject_lambda_context(log_event=False, clear_state=True)
-@metrics.log_metrics(capture_cold_start_metric=False)
-def _handle(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
+def _sweep(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
     report = sweep()
     summary = {field: int(getattr(report, field)) for field in REPORT_METRICS}
     for field, metric in REPORT_METRICS.items():
@@ -46,6 +44,6 @@ def _handle(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
     return summary
 
 
-handler = traced(_handle)
+handler = lambda_entry(_sweep, cold_start_metric=False)
 
-_snapstart.install(after_restore=_snapstart.reset_core, before_snapshot=_snapstart.import_heavy)
+_snapstart.install()

@@ -24,7 +24,7 @@ from aws_lambda_powertools.utilities.batch import (
 from agents.observability import logger, metrics
 from agents.webhooks.runtime import get_processor
 from handlers import _snapstart
-from handlers.tracing import traced
+from handlers.entry import lambda_entry
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
@@ -70,18 +70,6 @@ def _run_batch(event: dict[str, Any], context: LambdaContext) -> PartialItemFail
     return response
 
 
-@logger.inject_lambda_context(log_event=False, clear_state=True)
-@metrics.log_metrics(capture_cold_start_metric=True)
-def _handle(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
-    return _run_batch(event, context)
+handler = lambda_entry(_run_batch, cold_start_metric=True)
 
-
-handler = traced(_handle)
-
-
-def _after_restore() -> None:
-    """Environments restored from one snapshot must not share clients or caches."""
-    _snapstart.reset_core()
-
-
-_snapstart.install(after_restore=_after_restore, before_snapshot=_snapstart.import_heavy)
+_snapstart.install()

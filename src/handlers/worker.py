@@ -9,7 +9,7 @@ in ``batchItemFailures``; a batch whose every record must come back is reported 
 way (``raise_on_entire_batch_failure=False``), never as a function error.
 
 Cold start: nothing here imports ``anthropic`` or ``boto3`` or builds a client at import;
-under SnapStart the heavy imports are paid in the snapshot (``_before_snapshot``) and every
+under SnapStart the heavy imports are paid in the snapshot (``_snapstart.import_heavy``) and every
 client is forgotten after a restore.
 """
 
@@ -33,7 +33,7 @@ from agents.observability import logger, metrics
 from agents.runner import Deadline
 from agents.worker import MessageResult, QueueMessage, process_message
 from handlers import _snapstart
-from handlers.tracing import traced
+from handlers.entry import lambda_entry
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
@@ -105,21 +105,8 @@ def _run_batch(event: dict[str, Any], context: LambdaContext) -> PartialItemFail
     return response
 
 
-@logger.inject_lambda_context(log_event=False, clear_state=True)
-@metrics.log_metrics(capture_cold_start_metric=True)
-def _handle(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
-    return _run_batch(event, context)
+handler = lambda_entry(_run_batch, cold_start_metric=True)
 
-
-handler = traced(_handle)
-
-
-# --- SnapStart ------------------------------------------------------------------------
-
-
-def _after_restore() -> None:
-    """Environments restored from one snapshot must not share clients, credentials or caches."""
-    _snapstart.reset_core()
-
-
-_snapstart.install(after_restore=_after_restore, before_snapshot=_snapstart.import_heavy)
+# SnapStart: environments restored from one snapshot must not share clients, credentials
+# or caches; the heavy imports are paid in the snapshot.
+_snapstart.install()

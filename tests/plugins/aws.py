@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 
 import pytest
 from moto.server import ThreadedMotoServer
@@ -42,6 +43,20 @@ def aws_endpoint(moto_server: str) -> str:
         pass
     container.reset()
     return moto_server
+
+
+@contextmanager
+def settings_env(monkeypatch: pytest.MonkeyPatch, env: Mapping[str, str]) -> Iterator[None]:
+    """A fixture's resources named to the settings as ``template.yaml`` names them (the
+    functions' environment variables): ``env`` set for the test, every per-container
+    value built again from it, and again after the fixture."""
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    container.reset()
+    try:
+        yield
+    finally:
+        container.reset()
 
 
 @pytest.fixture(autouse=True)

@@ -10,7 +10,8 @@ The stack runs in its own process on purpose: moto keeps its state per
 process, and the other tests reset the session moto server's state per test
 (``aws_endpoint``), which would wipe an in-process stack. Tests talk to it
 over HTTP only: httpx to the API, boto3 to its moto, the fake's ``/_fake/*``
-control API.
+control API. ``agw`` runs ``agw ARGS`` in-process against it (tenant A's key);
+``tool_demo_folder`` makes the tool demo's files the test's current folder.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -38,6 +39,8 @@ KEY_A = "agw_keetenantaaaaaaaa_e2e-tenant-a-key-0123456789-aaaaaaaaaaaaaaaaaaaa"
 KEY_B = "agw_keetenantbbbbbbbb_e2e-tenant-b-key-9876543210-bbbbbbbbbbbbbbbbbbbb"
 START_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 20.0
+#: ``agw ARGS`` in-process: (exit status, stdout, stderr).
+AgwRun = Callable[..., tuple[int, str, str]]
 #: Variables of the test process that must not leak into the child (it sets its own).
 _SCRUB_PREFIXES = ("ANTHROPIC_", "AWS_", "AGW_", "POWERTOOLS_")
 
@@ -206,3 +209,34 @@ def dev_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningDevSt
         yield RunningDevStack(proc, info)
     finally:
         proc.interrupt()
+
+
+@pytest.fixture
+def agw(
+    dev_stack: RunningDevStack, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> AgwRun:
+    """Run ``agw ARGS`` in-process against the dev stack as tenant A (``AGW_ENDPOINT``,
+    ``AGW_API_KEY``); returns (exit status, stdout, stderr)."""
+    from agw.cli import main
+
+    monkeypatch.setenv("AGW_ENDPOINT", dev_stack.api_url)
+    monkeypatch.setenv("AGW_API_KEY", KEY_A)
+
+    def run(*args: str) -> tuple[int, str, str]:
+        capsys.readouterr()
+        code = main(list(args))
+        captured = capsys.readouterr()
+        return code, captured.out, captured.err
+
+    return run
+
+
+@pytest.fixture
+def tool_demo_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The tool demo's files (``local.dev_info.TOOL_DEMO_FILES``) in the test's current folder."""
+    from local.dev_info import TOOL_DEMO_FILES
+
+    for name, text in TOOL_DEMO_FILES.items():
+        (tmp_path / name).write_text(text)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path

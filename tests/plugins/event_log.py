@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from agents import aws, container
+from agents import aws
 from local.aws_resources import create_table
+from tests.plugins.aws import settings_env
 
 if TYPE_CHECKING:
     from local.template import TableSpec
@@ -27,9 +28,5 @@ def event_table(
     aws_endpoint: str, template_tables: dict[str, TableSpec], monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[str]:
     create_table(aws.client("dynamodb"), template_tables["EventsTable"], table_name=EVENTS_TABLE)
-    monkeypatch.setenv("EVENTS_TABLE", EVENTS_TABLE)
-    container.reset()
-    try:
+    with settings_env(monkeypatch, {"EVENTS_TABLE": EVENTS_TABLE}):
         yield EVENTS_TABLE
-    finally:
-        container.reset()

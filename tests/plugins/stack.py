@@ -14,11 +14,15 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from agents import aws, container
+from agents import aws
+from agents.queue_peek import receive_until_empty
 from local.aws_resources import create_table
 from local.moto_patches import make_dynamodb_linearizable, restore_dynamodb
+from tests.plugins.aws import settings_env
 
 if TYPE_CHECKING:
+    from mypy_boto3_sqs.type_defs import MessageTypeDef
+
     from local.template import TableSpec
 
 
@@ -61,31 +65,30 @@ def invocation_tables(
         "DLQ_URL": dlq_url,
         "INVOCATION_QUEUE_URL": queue_url,
     }
-    for key, value in env.items():
-        monkeypatch.setenv(key, value)
-    container.reset()
-    try:
+    with settings_env(monkeypatch, env):
         yield InvocationStack(table, bucket, "payloads/", dlq_url, queue_url)
-    finally:
-        container.reset()
 
 
 def drain_queue(queue_url: str, *, rounds: int = 5) -> list[str]:
-    """Receive (and delete) every message body currently on a queue (bounded)."""
+    """Receive (and delete) every message body currently on a queue (bounded: it stops
+    after ``rounds`` empty receives in a row)."""
+    return [m["Body"] for m in drained_messages(queue_url, rounds=rounds * 10, empty_rounds=rounds)]
+
+
+def drained_messages(
+    queue_url: str, *, rounds: int, empty_rounds: int = 2
+) -> Iterator[MessageTypeDef]:
+    """Each message on a queue, as the event source mapping reads it: deleted once the
+    caller is done with it (not when the caller raises); at most ``rounds`` receives,
+    until ``empty_rounds`` in a row find nothing."""
     sqs = aws.client("sqs")
-    bodies: list[str] = []
-    empty = 0
-    for _ in range(rounds * 10):
+
+    def receive(_: bool) -> list[MessageTypeDef]:
         response = sqs.receive_message(
             QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0
         )
-        messages = response.get("Messages", [])
-        if not messages:
-            empty += 1
-            if empty >= rounds:
-                break
-            continue
-        for message in messages:
-            bodies.append(message["Body"])
-            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
-    return bodies
+        return response.get("Messages", [])
+
+    for message in receive_until_empty(receive, rounds=rounds, empty_rounds=empty_rounds):
+        yield message
+        sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])

@@ -12,9 +12,10 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from agents import aws, container
+from agents import aws
 from agents.tenants.table import TenantsTable
 from local.aws_resources import create_table
+from tests.plugins.aws import settings_env
 
 if TYPE_CHECKING:
     from local.template import TableSpec
@@ -36,10 +37,6 @@ def tenant_stack(
     name = "agw-tenants"
     create_table(aws.client("dynamodb"), template_tables["TenantsTable"], table_name=name)
     aws.client("secretsmanager").create_secret(Name=PEPPER_SECRET, SecretString=PEPPER)
-    monkeypatch.setenv("TENANTS_TABLE", name)
-    monkeypatch.setenv("TENANT_KEY_PEPPER_SECRET", PEPPER_SECRET)
-    container.reset()
-    try:
+    env = {"TENANTS_TABLE": name, "TENANT_KEY_PEPPER_SECRET": PEPPER_SECRET}
+    with settings_env(monkeypatch, env):
         yield TenantStack(TenantsTable(aws.client("dynamodb"), name), PEPPER.encode())
-    finally:
-        container.reset()

@@ -20,9 +20,10 @@ from typing import Any
 
 import pytest
 
-from agents import aws, container
+from agents import aws
 from agents.webhooks.processor import WebhookProcessor
-from tests.plugins.stack import InvocationStack
+from tests.plugins.aws import settings_env
+from tests.plugins.stack import InvocationStack, drained_messages
 from tests.plugins.tenants import TenantStack
 
 SECRET_PREFIX = "agw-test/webhooks/"
@@ -56,34 +57,13 @@ def webhook_stack(
         "WEBHOOK_LINK_BASE": "https://api.example.test/prod",
         "POWERTOOLS_METRICS_NAMESPACE": "AgentGatewayTest",
     }
-    for key, value in env.items():
-        monkeypatch.setenv(key, value)
-    container.reset()
-    try:
+    with settings_env(monkeypatch, env):
         yield WebhookStack(invocation_tables, tenant_stack, queue_url, dlq_url)
-    finally:
-        container.reset()
 
 
 def pump(processor: WebhookProcessor, queue_url: str, *, rounds: int = 20) -> list[str]:
     """Feed the queue to ``processor`` until it stays empty; the outcomes, in order."""
-    sqs = aws.client("sqs")
-    outcomes: list[str] = []
-    empty = 0
-    for _ in range(rounds * 5):
-        messages = sqs.receive_message(
-            QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0
-        ).get("Messages", [])
-        if not messages:
-            empty += 1
-            if empty >= 2:
-                break
-            continue
-        empty = 0
-        for message in messages:
-            outcomes.append(processor.handle(message["Body"]))
-            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
-    return outcomes
+    return [processor.handle(m["Body"]) for m in drained_messages(queue_url, rounds=rounds * 5)]
 
 
 @dataclass

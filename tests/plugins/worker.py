@@ -19,8 +19,9 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from agents import aws, container
+from agents import aws
 from local.lambda_context import LambdaContext
+from tests.plugins.aws import settings_env
 from tests.plugins.model import FakeModel
 from tests.plugins.stack import InvocationStack
 
@@ -42,11 +43,9 @@ def worker_stack(
     monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[InvocationStack]:
     """Everything the worker needs, on moto and the fake model (POWERTOOLS quiet)."""
-    monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "AgentGatewayTest")
-    monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
-    container.reset()
-    yield invocation_tables
-    container.reset()
+    env = {"POWERTOOLS_METRICS_NAMESPACE": "AgentGatewayTest", "POWERTOOLS_TRACE_DISABLED": "true"}
+    with settings_env(monkeypatch, env):
+        yield invocation_tables
 
 
 def lambda_context(timeout_s: float = 60.0) -> LambdaContext:

@@ -63,13 +63,18 @@ class ResumableTransitions(LifecycleTransitions):
         self,
         invocation_id: str,
         expr: ExpressionBuilder,
-        condition: str,
+        owner: str,
         *,
         refused: str,
+        also: str | None = None,
         announce: bool = True,
     ) -> InvocationRecord:
-        """A write of the lease owner's: the new record (announced unless ``announce`` is
-        False: a checkpoint is no transition); ``Conflict`` (``refused``) when it lost."""
+        """A write of the lease owner's, conditional on ``owner`` holding the run (and on
+        ``also``): the new record (announced unless ``announce`` is False: a checkpoint is
+        no transition); ``Conflict`` (``refused``) when it lost."""
+        condition = is_held_by(expr, owner)
+        if also is not None:
+            condition = f"{condition} AND {also}"
         record = self._update_record(invocation_id, expr, condition)
         if record is None:
             raise _stale(invocation_id, refused)
@@ -121,8 +126,9 @@ class ResumableTransitions(LifecycleTransitions):
         return self._write_held(
             invocation_id,
             expr,
-            f"{is_held_by(expr, owner)} AND {previous}",
+            owner,
             refused=f"checkpoint {turn} refused",
+            also=previous,
             announce=False,
         )
 
@@ -138,9 +144,7 @@ class ResumableTransitions(LifecycleTransitions):
         expr.increment("segments", 1, start=1)
         expr.set("sweep_shard", SWEEP_SHARD).set("sweep_at", now + grace_seconds)
         expr.remove("lease_owner")
-        return self._write_held(
-            invocation_id, expr, is_held_by(expr, owner), refused="hand-off refused"
-        )
+        return self._write_held(invocation_id, expr, owner, refused="hand-off refused")
 
     def wait_for_approval(
         self,
@@ -161,9 +165,7 @@ class ResumableTransitions(LifecycleTransitions):
         expr.set("updated_at", iso_ms(now))
         expr.set("sweep_shard", SWEEP_SHARD).set("sweep_at", now + timeout_seconds)
         expr.remove("lease_owner", "lease_expires_at", "decisions")
-        return self._write_held(
-            invocation_id, expr, is_held_by(expr, owner), refused="WAITING refused"
-        )
+        return self._write_held(invocation_id, expr, owner, refused="WAITING refused")
 
     def decide_actions(
         self,

@@ -20,6 +20,7 @@ import json
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final
 
 from pydantic import ValidationError
@@ -57,29 +58,22 @@ SECRET_MAX_AGE_S: Final = 60.0
 _EARLY_S: Final = 0.5
 
 
+@dataclass(kw_only=True, eq=False)
 class WebhookProcessor:
     """One per container (built by :func:`agents.webhooks.runtime.get_processor`)."""
 
-    def __init__(
-        self,
-        *,
-        settings: Settings,
-        queues: WebhookQueues,
-        secrets: TenantSecrets,
-        subscriptions: TenantsTable | None,
-        batches: BatchRecords | None,
-        resolver: Resolver | None = None,
-        clock: Callable[[], float] = time.time,
-    ) -> None:
-        self.settings = settings
-        self.queues = queues
-        self.secrets = secrets
-        self.subscriptions = subscriptions
-        self.batches = batches
-        self.resolver = resolver
-        self.clock = clock
-        self._secrets: dict[str, tuple[float, SigningSecret]] = {}
-        self._lock = threading.Lock()
+    settings: Settings
+    queues: WebhookQueues
+    secrets: TenantSecrets
+    subscriptions: TenantsTable | None
+    batches: BatchRecords | None
+    resolver: Resolver | None = None
+    clock: Callable[[], float] = time.time
+    #: Tenant -> (when read, its signing secret), reused for :data:`SECRET_MAX_AGE_S`.
+    _secrets: dict[str, tuple[float, SigningSecret]] = field(
+        init=False, default_factory=dict, repr=False
+    )
+    _lock: threading.Lock = field(init=False, default_factory=threading.Lock, repr=False)
 
     # --- dispatch ----------------------------------------------------------------------
 

@@ -10,7 +10,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path
 from agents.agent_views import AgentList, AgentView
 from agents.service import get_service
 from handlers.caller import current_tenant
-from handlers.openapi_responses import COMMON_ERRORS
+from handlers.openapi_responses import AGENT_NOT_FOUND, COMMON_ERRORS
 from handlers.routes import new_router, route_responses
 
 __all__ = ["router"]
@@ -39,7 +39,7 @@ def list_agents() -> AgentList:
         {200: "The agent's metadata and contracts."},
         {
             400: "Invalid agent name (`invalid-agent-name`).",
-            404: "No such agent (`agent-not-found`).",
+            404: AGENT_NOT_FOUND,
             422: "The definition does not load (`invalid-definition`).",
         },
     ),

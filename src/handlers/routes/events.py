@@ -15,6 +15,7 @@ from agents.events.log import MAX_READ_LIMIT, MAX_WAIT_SECONDS
 from agents.events.sse import EVENT_STREAM, render_sse
 from handlers.api_results import JSON
 from handlers.caller import current_tenant
+from handlers.openapi_responses import INVOCATION_NOT_FOUND
 from handlers.routes import new_router, route_responses
 
 __all__ = ["router"]
@@ -88,7 +89,7 @@ def wants_event_stream(accept: str | None) -> bool:
         {
             400: "`after` / `Last-Event-ID` is not a seq (`invalid-event-cursor`), or `wait` "
             "is not 0-20 seconds (`invalid-wait`).",
-            404: "No such invocation for this caller (`invocation-not-found`).",
+            404: INVOCATION_NOT_FOUND,
             422: "`limit` out of range (`validation-error`).",
         },
     ),

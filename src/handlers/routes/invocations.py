@@ -22,6 +22,7 @@ from agents.types import InvocationStatus
 from handlers.api_results import JSON, ApiResult, problem_of
 from handlers.caller import current_request_id, current_tenant, preferred_wait, wants_async
 from handlers.idempotency import answer_once
+from handlers.openapi_responses import AGENT_NOT_FOUND, INVOCATION_NOT_FOUND
 from handlers.routes import new_router, route_responses
 
 __all__ = ["router"]
@@ -71,7 +72,7 @@ def _invoke_result(result: InvokeResult, *, async_preferred: bool) -> ApiResult:
             },
         },
         {
-            404: "No such agent (`agent-not-found`).",
+            404: AGENT_NOT_FOUND,
             502: "The model failed (`model-error`, `model-unavailable`...).",
             504: "The run did not finish within the API deadline.",
         },
@@ -130,7 +131,7 @@ def invoke_agent(
     tags=["invocations"],
     responses=route_responses(
         {200: "The invocation."},
-        {404: "No such invocation for this caller (`invocation-not-found`)."},
+        {404: INVOCATION_NOT_FOUND},
     ),
 )
 def get_invocation(invocation_id: Annotated[str, Path()]) -> InvocationView:
@@ -145,7 +146,7 @@ def get_invocation(invocation_id: Annotated[str, Path()]) -> InvocationView:
     tags=["invocations"],
     responses=route_responses(
         {200: "The transcript."},
-        {404: "No such invocation for this caller (`invocation-not-found`)."},
+        {404: INVOCATION_NOT_FOUND},
     ),
 )
 def get_transcript(invocation_id: Annotated[str, Path()]) -> Transcript:

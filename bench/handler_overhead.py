@@ -31,8 +31,8 @@ from pathlib import Path
 from typing import Any
 
 from bench.harness import ApiCaller, quiet_project_logs, reset_singletons
-from bench.ready_child import ready_child
 from bench.table import Row, median, percentile, render
+from local.ready_child import ready_child
 
 ROOT = Path(__file__).resolve().parents[1]
 AGENT = "code-reviewer-fast"

@@ -201,8 +201,11 @@ class LocalStack:
     """The template's AWS (moto server) + the fake model + pushed definitions, in-process:
     :class:`local.stack.LocalStack` without the API shim and the poller's threads."""
 
-    def __init__(self, template: Path = ROOT / "template.yaml") -> None:
+    def __init__(
+        self, template: Path = ROOT / "template.yaml", *, aws_in_process: bool = True
+    ) -> None:
         self.template_path = template
+        self.aws_in_process = aws_in_process
         self.local: LocalStackBuilder | None = None
         self.description: StackDescription | None = None
         self.template: Template | None = None
@@ -220,6 +223,7 @@ class LocalStack:
             template=self.template_path,
             definitions=[DEFINITIONS],
             env_overrides={"POWERTOOLS_LOG_LEVEL": "WARNING"},
+            aws_in_process=self.aws_in_process,
         )
         try:
             self.local.start()

@@ -56,6 +56,7 @@ class LocalAwsStack:
         region: str = DEFAULT_REGION,
         parameter_overrides: Mapping[str, str] | None = None,
         verbose: bool = False,
+        in_process: bool = True,
     ) -> None:
         if isinstance(template, Template):
             self._template = template
@@ -67,7 +68,7 @@ class LocalAwsStack:
                 account_id=DEFAULT_ACCOUNT_ID,
                 parameter_overrides=parameter_overrides,
             )
-        self._server = MotoServer(host, port, verbose=verbose)
+        self._server = MotoServer(host, port, verbose=verbose, in_process=in_process)
         self.description: StackDescription | None = None
 
     @property

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import argparse
 import errno
+import signal
 import socket
+import sys
 import threading
+from contextlib import ExitStack
 from typing import TYPE_CHECKING
 
 from local.moto_patches import make_dynamodb_linearizable
@@ -34,22 +38,52 @@ class MotoServer:
     Like ``moto.server.ThreadedMotoServer``, but the socket is bound in
     :meth:`start` itself, so a taken port raises :class:`PortInUseError`
     instead of leaving the caller waiting for a server thread that died.
+    ``in_process=False`` serves it from a child process instead (``python -m
+    local.moto_server``): moto's CPU then does not compete with the caller's threads
+    for one interpreter, as AWS's does not (decision 13.254).
     """
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, verbose: bool = False) -> None:
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        verbose: bool = False,
+        in_process: bool = True,
+    ) -> None:
         self.host = host
         self.port = port
         self.verbose = verbose
+        self.in_process = in_process
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
+        self._child: ExitStack | None = None
+        self._child_url: str | None = None
 
     @property
     def url(self) -> str:
+        if self._child_url is not None:
+            return self._child_url
         if self._server is None:
             raise RuntimeError("the moto server is not running")
         return f"http://{self.host}:{self._server.server_address[1]}"
 
+    def _start_child(self) -> str:
+        from local.ready_child import ready_child
+
+        if self._child_url is not None:
+            return self._child_url
+        argv = [sys.executable, "-m", "local.moto_server", "--host", self.host]
+        child = ExitStack()
+        self._child_url = child.enter_context(
+            ready_child([*argv, "--port", str(self.port)], what="moto (local AWS)")
+        )
+        self._child = child
+        return self._child_url
+
     def start(self) -> str:
+        if not self.in_process:
+            return self._start_child()
         from moto.moto_server.werkzeug_app import (
             DomainDispatcherApplication,
             MotoRequestHandler,
@@ -99,6 +133,31 @@ class MotoServer:
         return self.url
 
     def stop(self) -> None:
+        child, self._child, self._child_url = self._child, None, None
+        if child is not None:
+            child.close()
         server, thread = self._server, self._thread
         self._server = self._thread = None
         stop_serving(server, thread, timeout_s=_STOP_TIMEOUT_S)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m local.moto_server``: serve until SIGTERM or SIGINT; prints ``READY <url>``."""
+    parser = argparse.ArgumentParser(prog="python -m local.moto_server", description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0)
+    args = parser.parse_args(argv)
+    stopped = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stopped.set())
+    server = MotoServer(args.host, args.port)
+    print(f"READY {server.start()}", flush=True)
+    try:
+        stopped.wait()
+    finally:
+        server.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

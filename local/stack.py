@@ -99,6 +99,7 @@ class LocalStack:
     * ``webhooks``: run the WebhookFunction from its queue, local webhook settings
       (:mod:`local.dev_webhooks`), a signing secret per tenant.
     * ``env_overrides``: extra variables for the functions (after the template's).
+    * ``aws_in_process=False``: moto in a child process (:class:`local.moto_server.MotoServer`).
     """
 
     def __init__(
@@ -125,6 +126,7 @@ class LocalStack:
         stack_name: str = DEFAULT_STACK_NAME,
         region: str = DEFAULT_REGION,
         verbose: bool = False,
+        aws_in_process: bool = True,
     ) -> None:
         self.template_path = Path(template)
         self.definitions = [Path(d) for d in definitions]
@@ -152,6 +154,7 @@ class LocalStack:
         self.stack_name = stack_name
         self.region = region
         self.verbose = verbose
+        self.aws_in_process = aws_in_process
         self.aws: LocalAwsStack | None = None
         self.description: StackDescription | None = None
         self.fake_model: FakeAnthropicServer | None = None
@@ -200,6 +203,7 @@ class LocalStack:
             region=self.region,
             parameter_overrides=self.parameter_overrides,
             verbose=self.verbose,
+            in_process=self.aws_in_process,
         )
         self.description = self.aws.start()
         model_env = self._start_model()

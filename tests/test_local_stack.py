@@ -302,6 +302,21 @@ def test_own_server_start_stop_and_taken_port() -> None:
         probe.bind(("127.0.0.1", port))
 
 
+def test_moto_in_a_child_process_serves_the_stack_and_stops_with_it() -> None:
+    # a process of its own: its state is not this process's moto (no other test's queues)
+    stack = LocalAwsStack(FIXTURE_TEMPLATE, port=0, stack_name="child-server", in_process=False)
+    description = stack.start()
+    try:
+        url = stack.url
+        sqs = _client("sqs", url)
+        urls = sqs.list_queues()["QueueUrls"]  # type: ignore[attr-defined]
+        assert sorted(urls) == sorted(q.url for q in description.queues.values())
+    finally:
+        stack.stop()
+    with pytest.raises(urllib.error.URLError):
+        urllib.request.urlopen(f"{url}/moto-api/data.json", timeout=2)
+
+
 def test_context_manager_stops() -> None:
     with LocalAwsStack(PROJECT_TEMPLATE, port=0, stack_name="ctx-manager") as description:
         url = description.endpoint_url

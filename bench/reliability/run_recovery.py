@@ -25,7 +25,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from bench.ready_child import ready_child
 from bench.reliability.harness import AGENT as SINGLE_CALL_AGENT
 from bench.reliability.harness import KEY_A, KEY_B, Harness, wait_until
 from bench.reliability.outcome import Outcome
@@ -40,6 +39,7 @@ from bench.reliability.resume_scenarios import (
     wait_status,
 )
 from bench.tool_loop import script
+from local.ready_child import ready_child
 
 __all__ = ["approval", "sweeper"]
 

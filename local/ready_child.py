@@ -1,7 +1,8 @@
 """A child process that prints ``READY <url>`` once it serves: started, awaited, stopped.
 
-The fake Messages API (``python -m local.fake_anthropic``) and the reliability suite's
-function children (:mod:`bench.reliability.resume_children`) announce themselves so.
+The fake Messages API (``python -m local.fake_anthropic``), moto in its own process
+(``python -m local.moto_server``) and the reliability suite's function children
+(:mod:`bench.reliability.resume_children`) announce themselves so.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ def ready_child(
     """``argv`` in a child process (cwd: the repository; stderr discarded) until it prints
     ``READY <url>``; yields the URL. At the end ``stop_signal`` (``SIGKILL``: a crash),
     then ``SIGKILL`` if it has not exited within :data:`STOP_TIMEOUT_S`."""
-    process = subprocess.Popen(
+    process = subprocess.Popen(  # noqa: S603 - argv comes from the caller, not from input
         list(argv),
         env=None if env is None else dict(env),
         cwd=ROOT,

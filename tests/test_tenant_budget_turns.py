@@ -126,3 +126,31 @@ def test_a_six_turn_run_makes_one_tenant_read_and_one_update_per_turn(
     assert (stopped.status, view.status) == (OutcomeStatus.SUCCEEDED, InvocationStatus.SUCCEEDED)
     assert (view.turns, view.stop_reason) == (1, "max_cost")
     assert len(scripted_model.requests) - calls_before == 1
+
+
+def test_a_single_call_run_checks_the_cap_once_queued_and_not_again_inline(
+    worker_stack: InvocationStack, tenant_stack: TenantStack, tenant_calls: Counter[str]
+) -> None:
+    from agents.records import InvocationMode, InvocationRecord
+
+    tenant = _capped_tenant(tenant_stack, daily=100.0)
+    store = get_store()
+    for inline, reads in ((False, 1), (True, 0)):  # inline: the API's admission checked it
+        record = InvocationRecord.new(
+            tenant=tenant,
+            agent="code-reviewer-fast",
+            input="def add(a, b):\n    return a - b\n",
+            context={"language": "python"},
+            mode=InvocationMode.SYNC if inline else InvocationMode.ASYNC,
+        )
+        invocation_id = store.create(record).id
+        tenant_calls.clear()
+        done = execute(
+            invocation_id,
+            deadline=Deadline.after_ms(30_000),
+            owner="api" if inline else "worker",
+            final_attempt=False,
+            inline=inline,
+        )
+        assert done.status is OutcomeStatus.SUCCEEDED, done
+        assert (tenant_calls["GetItem"], tenant_calls["UpdateItem"]) == (reads, 1), inline

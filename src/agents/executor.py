@@ -206,7 +206,8 @@ def _run(
             invocation_id=record.id,
         )
         return agent_result, definition, outcome
-    check_tenant_budget(record.tenant)
+    if not inline:  # inline: the API's admission checked the cap moments ago (13.255)
+        check_tenant_budget(record.tenant)
     from agents.runner import RunInput
 
     result = runner.run_request(RunInput.from_record(record, definition, deadline))

@@ -124,7 +124,7 @@ def _leaks(text: str, token: str) -> bool:
 
 def hostile_tools(h: Harness) -> Outcome:
     """A python-fixer run whose model asks for everything outside the workspace."""
-    out = Outcome("hostile-tools", "12. Hostile tool inputs")
+    out = Outcome("hostile-tools", "14. Hostile tool inputs")
     h.clean()
     token = "CANARY-" + secrets.token_hex(12)
     with tempfile.TemporaryDirectory(prefix="agw-hostile-") as tmp:

@@ -24,7 +24,7 @@ def test_a_reset_builds_new_clients_without_reading_the_models_again(
         return original(self, file_path)
 
     monkeypatch.setattr(JSONFileLoader, "load_file", counted)
-    aws._data_loader.cache_clear()  # a new process's loader: nothing parsed yet
+    aws.service_model_loader.cache_clear()  # a new process's loader: nothing parsed yet
     container.reset()
     first = aws.client("sqs")
     assert reads  # the first client of the process reads its models

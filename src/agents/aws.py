@@ -42,7 +42,7 @@ def s3_client(given: S3Client | None = None) -> S3Client:
 
 
 @functools.cache
-def _data_loader() -> Loader:
+def service_model_loader() -> Loader:
     """botocore's loader of the service models, shared by every session of the process.
 
     A new botocore session parses the models' JSON again (about 70 ms a client); the models
@@ -59,7 +59,7 @@ def _session() -> Any:
     import botocore.session
 
     core = botocore.session.Session()
-    core.register_component("data_loader", _data_loader())
+    core.register_component("data_loader", service_model_loader())
     return boto3.session.Session(botocore_session=core)
 
 

@@ -90,6 +90,17 @@ class CallCounter:
         client.meta.events.register("before-call", self.record_call)
         client.meta.events.register("after-call.s3.GetObject", self.record_get_object)
 
+    def clear(self) -> None:
+        """Forget the calls counted so far (stay attached)."""
+        self.calls.clear()
+        self.tables.clear()
+        self.s3_body_downloads = 0
+
+    def operations(self, table: str) -> Counter[str]:
+        """How many calls of each DynamoDB operation went to ``table``."""
+        pairs = zip(self.calls, self.tables, strict=True)
+        return Counter(call.split(".", 1)[1] for call, on in pairs if on == table)
+
     def attach_project_clients(self) -> int:
         """Attach to every client ``agents.aws`` holds; returns how many were new."""
         from agents import aws

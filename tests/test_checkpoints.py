@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 import json
 import os
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -16,6 +15,7 @@ from agents.checkpoints import CheckpointState, CheckpointStore, blobs
 from agents.checkpoints.state import blob_hash, canonical_json, turn_object_name
 from agents.workspace import Workspace
 from agents.workspace.limits import WorkspaceLimits
+from bench.harness import CallCounter
 from tests.plugins.stack import InvocationStack
 
 pytestmark = pytest.mark.integration
@@ -24,19 +24,11 @@ INVOCATION = "inv_ckpt_layout"
 
 
 @pytest.fixture
-def s3_calls(invocation_tables: InvocationStack) -> Iterator[list[str]]:
+def s3_calls(invocation_tables: InvocationStack) -> CallCounter:
     """The S3 operations made through the container's client while the test runs."""
-    calls: list[str] = []
-
-    def record(model: Any, **_: Any) -> None:
-        calls.append(model.name)
-
-    events = aws.client("s3").meta.events
-    events.register("before-call.s3", record)
-    try:
-        yield calls
-    finally:
-        events.unregister("before-call.s3", record)
+    counter = CallCounter()
+    counter.attach(aws.client("s3"))
+    return counter
 
 
 def _store(stack: InvocationStack) -> CheckpointStore:
@@ -75,24 +67,26 @@ def _put_turn_object(stack: InvocationStack, document: dict[str, Any], turn: int
 
 
 def test_each_turn_is_one_put_and_a_resume_reads_each_turn_object_once(
-    invocation_tables: InvocationStack, s3_calls: list[str]
+    invocation_tables: InvocationStack, s3_calls: CallCounter
 ) -> None:
     store = _store(invocation_tables)
     refs = [store.save(_state(turn), None) for turn in range(1, 6)]
-    assert s3_calls == ["PutObject"] * 5
+    assert s3_calls.calls == ["s3.PutObject"] * 5
     document = json.loads(
         aws.client("s3").get_object(Bucket=invocation_tables.bucket, Key=refs[-1])["Body"].read()
     )
     assert len(document["blobs"]) == 3  # turn 5's answer, result and transcript turn
     assert sorted(document["held_by"]) == sorted(ref.rsplit("/", 1)[1] for ref in refs[:-1])
-    s3_calls.clear()
+    s3_calls.calls.clear()
     loaded = _store(invocation_tables).load(refs[-1])
     assert loaded.state == _state(5)
-    assert s3_calls == ["GetObject"] * 5  # the newest turn object and the four it refers to
+    assert (
+        s3_calls.calls == ["s3.GetObject"] * 5
+    )  # the newest turn object and the four it refers to
 
 
 def test_large_blobs_are_objects_of_their_own_and_come_back(
-    invocation_tables: InvocationStack, s3_calls: list[str], monkeypatch: pytest.MonkeyPatch
+    invocation_tables: InvocationStack, s3_calls: CallCounter, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(blobs, "MAX_INLINE_BLOB_BYTES", 100)
     monkeypatch.setattr(blobs, "MAX_INLINE_FILE_BYTES", 10)
@@ -105,11 +99,11 @@ def test_large_blobs_are_objects_of_their_own_and_come_back(
     state.messages.append(_message("assistant", "long " * 50))  # over the blob threshold
     store = _store(invocation_tables)
     ref = store.save(state, workspace)
-    assert s3_calls == ["PutObject"] * 3  # a.py, the long message, then the turn object
+    assert s3_calls.calls == ["s3.PutObject"] * 3  # a.py, the long message, then the turn object
     assert len(_keys(invocation_tables)) == 3
-    s3_calls.clear()
+    s3_calls.calls.clear()
     store.save(state, workspace)  # nothing new: just a turn object referring to the first
-    assert s3_calls == ["PutObject"]
+    assert s3_calls.calls == ["s3.PutObject"]
     loaded = _store(invocation_tables).load(ref)
     assert loaded.state == state
     assert loaded.files == {"a.py": b"x = 1\n" * 10, "small.txt": b"tiny\n"}
@@ -159,7 +153,7 @@ def test_a_changed_inline_blob_or_a_foreign_turn_object_is_refused(
 
 
 def test_a_version_1_checkpoint_still_loads_and_the_next_turn_refers_to_its_blobs(
-    invocation_tables: InvocationStack, s3_calls: list[str]
+    invocation_tables: InvocationStack, s3_calls: CallCounter
 ) -> None:
     s3 = aws.client("s3")
     state = _state(2)
@@ -189,9 +183,9 @@ def test_a_version_1_checkpoint_still_loads_and_the_next_turn_refers_to_its_blob
     )
     store = _store(invocation_tables)
     assert store.load(f"{base}turn-00002.json").state == state
-    s3_calls.clear()
+    s3_calls.calls.clear()
     ref = store.save(_state(3), None)
-    assert s3_calls == ["PutObject"]
+    assert s3_calls.calls == ["s3.PutObject"]
     assert _store(invocation_tables).load(ref).state == _state(3)
 
 

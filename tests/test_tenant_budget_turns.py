@@ -4,8 +4,6 @@ reads the TenantsTable once; the cap still stops a run before its next model cal
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,6 +19,7 @@ from agents.tenants import lifecycle
 from agents.tenants.budget import record_spend, spend_of
 from agents.tool_runs import tenant_turn_hooks
 from agents.types import InvocationStatus
+from bench.harness import CallCounter
 from tests.plugins.stack import InvocationStack
 from tests.plugins.tenants import TenantStack
 from tests.resume_helpers import queue_run, six_turns
@@ -32,21 +31,11 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def tenant_calls(tenant_stack: TenantStack) -> Iterator[Counter[str]]:
-    """The DynamoDB operations on the TenantsTable while the test runs."""
-    calls: Counter[str] = Counter()
-
-    def record(model: Any, params: Any = None, **_: Any) -> None:
-        body = params.get("body") if isinstance(params, dict) else None
-        if isinstance(body, bytes) and tenant_stack.table.name.encode() in body:
-            calls[model.name] += 1
-
-    events = aws.client("dynamodb").meta.events
-    events.register("before-call.dynamodb", record)
-    try:
-        yield calls
-    finally:
-        events.unregister("before-call.dynamodb", record)
+def tenant_calls(tenant_stack: TenantStack) -> CallCounter:
+    """The DynamoDB calls while the test runs (``operations(table)`` counts one table's)."""
+    counter = CallCounter()
+    counter.attach(aws.client("dynamodb"))
+    return counter
 
 
 def _capped_tenant(stack: TenantStack, daily: float) -> str:
@@ -56,7 +45,7 @@ def _capped_tenant(stack: TenantStack, daily: float) -> str:
 
 
 def test_a_run_reads_the_tenant_once_and_stops_at_the_check_after_the_cap(
-    tenant_stack: TenantStack, tenant_calls: Counter[str]
+    tenant_stack: TenantStack, tenant_calls: CallCounter
 ) -> None:
     tenant = _capped_tenant(tenant_stack, daily=1.0)
     tenant_calls.clear()
@@ -71,11 +60,11 @@ def test_a_run_reads_the_tenant_once_and_stops_at_the_check_after_the_cap(
     with pytest.raises(BudgetExceeded) as exceeded:
         before(5)
     assert exceeded.value.extra["spent_usd"] == pytest.approx(1.05)
-    assert tenant_calls == {"GetItem": 1, "UpdateItem": 5}
+    assert tenant_calls.operations(tenant_stack.table.name) == {"GetItem": 1, "UpdateItem": 5}
 
 
 def test_a_check_after_a_turn_that_wrote_nothing_reads_again(
-    tenant_stack: TenantStack, tenant_calls: Counter[str]
+    tenant_stack: TenantStack, tenant_calls: CallCounter
 ) -> None:
     tenant = _capped_tenant(tenant_stack, daily=1.0)
     tenant_calls.clear()
@@ -86,19 +75,19 @@ def test_a_check_after_a_turn_that_wrote_nothing_reads_again(
     record_spend(tenant, 1.0)  # another run reaches the cap meanwhile
     with pytest.raises(BudgetExceeded):
         before(2)
-    assert tenant_calls == {"GetItem": 2, "UpdateItem": 1}
+    assert tenant_calls.operations(tenant_stack.table.name) == {"GetItem": 2, "UpdateItem": 1}
     before, after = tenant_turn_hooks("no-such-tenant")  # API_KEY / IAM mode: no record
     tenant_calls.clear()
     for turn in (1, 2, 3):
         before(turn)
         after(turn_record, 0.5)
-    assert tenant_calls == {"GetItem": 1, "UpdateItem": 3}
+    assert tenant_calls.operations(tenant_stack.table.name) == {"GetItem": 1, "UpdateItem": 3}
 
 
 def test_a_six_turn_run_makes_one_tenant_read_and_one_update_per_turn(
     worker_stack: InvocationStack,
     tenant_stack: TenantStack,
-    tenant_calls: Counter[str],
+    tenant_calls: CallCounter,
     scripted_model: ScriptedModel,
 ) -> None:
     tenant = _capped_tenant(tenant_stack, daily=100.0)
@@ -111,7 +100,7 @@ def test_a_six_turn_run_makes_one_tenant_read_and_one_update_per_turn(
     )
     assert done.status is OutcomeStatus.SUCCEEDED, done
     assert store.get(invocation_id).turns == 6
-    assert tenant_calls == {"GetItem": 1, "UpdateItem": 6}
+    assert tenant_calls.operations(tenant_stack.table.name) == {"GetItem": 1, "UpdateItem": 6}
     # A cap just above what is spent: the first turn's spend crosses it, and the check
     # before the second turn (on the item that spend update answered) stops the run.
     item = tenant_stack.table.raw_tenant_item(tenant)
@@ -129,7 +118,7 @@ def test_a_six_turn_run_makes_one_tenant_read_and_one_update_per_turn(
 
 
 def test_a_single_call_run_checks_the_cap_once_queued_and_not_again_inline(
-    worker_stack: InvocationStack, tenant_stack: TenantStack, tenant_calls: Counter[str]
+    worker_stack: InvocationStack, tenant_stack: TenantStack, tenant_calls: CallCounter
 ) -> None:
     from agents.records import InvocationMode, InvocationRecord
 
@@ -153,4 +142,5 @@ def test_a_single_call_run_checks_the_cap_once_queued_and_not_again_inline(
             inline=inline,
         )
         assert done.status is OutcomeStatus.SUCCEEDED, done
-        assert (tenant_calls["GetItem"], tenant_calls["UpdateItem"]) == (reads, 1), inline
+        operations = tenant_calls.operations(tenant_stack.table.name)
+        assert (operations["GetItem"], operations["UpdateItem"]) == (reads, 1), inline

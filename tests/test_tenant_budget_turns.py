@@ -4,6 +4,7 @@ reads the TenantsTable once; the cap still stops a run before its next model cal
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -44,12 +45,19 @@ def _capped_tenant(stack: TenantStack, daily: float) -> str:
     return tenant.tenant_id
 
 
+def _capped_hooks(
+    stack: TenantStack, calls: CallCounter, *, daily: float
+) -> tuple[str, Callable[[int], None], Callable[[Any, float], None]]:
+    """A tenant with a daily cap, its turn hooks, and the call count cleared."""
+    tenant = _capped_tenant(stack, daily=daily)
+    calls.clear()
+    return (tenant, *tenant_turn_hooks(tenant))
+
+
 def test_a_run_reads_the_tenant_once_and_stops_at_the_check_after_the_cap(
     tenant_stack: TenantStack, tenant_calls: CallCounter
 ) -> None:
-    tenant = _capped_tenant(tenant_stack, daily=1.0)
-    tenant_calls.clear()
-    before, after = tenant_turn_hooks(tenant)
+    tenant, before, after = _capped_hooks(tenant_stack, tenant_calls, daily=1.0)
     turn_record: Any = None  # the spend hook does not look at the turn's record
     for turn in (1, 2, 3):
         before(turn)
@@ -66,9 +74,7 @@ def test_a_run_reads_the_tenant_once_and_stops_at_the_check_after_the_cap(
 def test_a_check_after_a_turn_that_wrote_nothing_reads_again(
     tenant_stack: TenantStack, tenant_calls: CallCounter
 ) -> None:
-    tenant = _capped_tenant(tenant_stack, daily=1.0)
-    tenant_calls.clear()
-    before, after = tenant_turn_hooks(tenant)
+    tenant, before, after = _capped_hooks(tenant_stack, tenant_calls, daily=1.0)
     turn_record: Any = None
     before(1)
     after(turn_record, 0.0)  # nothing spent: no update, nothing known

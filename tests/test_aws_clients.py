@@ -10,6 +10,7 @@ import pytest
 from botocore.loaders import JSONFileLoader
 
 from agents import aws, container
+from local.moto_server import LOCAL_CREDENTIALS
 
 
 def test_a_reset_builds_new_clients_without_reading_the_models_again(
@@ -33,4 +34,18 @@ def test_a_reset_builds_new_clients_without_reading_the_models_again(
     second = aws.client("sqs")
     assert second is not first
     assert reads == []  # the models, endpoints and rules come from the shared loader
+    container.reset()
+
+
+def test_clients_leave_request_validation_to_aws(monkeypatch: pytest.MonkeyPatch) -> None:
+    from botocore.exceptions import EndpointConnectionError
+
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")  # nothing listens there
+    for name, value in LOCAL_CREDENTIALS.items():
+        monkeypatch.setenv(name, value)
+    container.reset()
+    bad: Any = 12345  # not a string: botocore's own validation would refuse it before sending
+    with pytest.raises(EndpointConnectionError):  # it was sent: the service is to judge it
+        aws.client("sqs").get_queue_url(QueueName=bad)
     container.reset()

@@ -12,8 +12,7 @@
     RUNNING --wait_for_approval--> WAITING --decide_actions--> QUEUED
     RUNNING (lease expired) / WAITING (timed out) --sweeper: fail_swept--> FAILED
 
-The resumable-run transitions (checkpoint, hand-off, WAITING, the sweeper's) live in
-``agents.store.run_transitions``.
+The resumable-run transitions (the last three lines) are ``agents.store.run_transitions``.
 """
 
 from __future__ import annotations

@@ -172,6 +172,7 @@ class ApiCaller:
     ) -> ApiAnswer:
         """One request, its proxy event built by the shim, through ``handlers.api.handler``."""
         from handlers.api import handler
+        from local.apigw.proxy_event import HttpRequest
         from local.lambda_context import context_for
 
         found = self.shim.route(method, path)
@@ -185,11 +186,7 @@ class ApiCaller:
         all_headers.extend((headers or {}).items())
         request_id = str(uuid.uuid4())
         event = self.shim.build_event(
-            method=method,
-            target=path,
-            headers=all_headers,
-            body=raw,
-            source_ip="127.0.0.1",
+            HttpRequest(method, path, all_headers, raw, source_ip="127.0.0.1"),
             route=route,
             path_parameters=params,
             api_key=BENCH_API_KEY,

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -29,6 +27,7 @@ from tests.plugins.api import (
     rest_event,
     seed_invocation,
 )
+from tests.plugins.children import checkout_environment, python_output
 from tests.plugins.stack import drain_queue
 
 pytestmark = pytest.mark.integration
@@ -587,17 +586,8 @@ def test_logs_carry_keys_but_never_the_api_key_or_the_input(
 
 
 def _python(code: str, env: dict[str, str] | None = None) -> str:
-    proc = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": f"{ROOT / 'src'}:{ROOT}", **(env or {})},
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    return proc.stdout.strip().splitlines()[-1]
+    stdout = python_output(["-c", code], env=checkout_environment(env))
+    return stdout.strip().splitlines()[-1]
 
 
 def test_importing_the_handler_imports_no_sdk_and_builds_no_client() -> None:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -13,6 +11,7 @@ import pytest
 from agents import aws
 from agw.cli import command_modules, main
 from tests.plugins.agents import DEFINITIONS_DIR, FIXTURE_DEFINITIONS
+from tests.plugins.children import python_output
 
 GOOD = "---\nname: {name}\ndescription: d\nmodel: haiku\nversion: {version}\n---\n# Body\n"
 
@@ -221,7 +220,4 @@ def test_console_script_does_not_import_boto3_for_lint() -> None:
         f"rc = main(['agents', 'lint', {str(DEFINITIONS_DIR)!r}]);"
         "print(rc, 'boto3' in sys.modules, 'anthropic' in sys.modules)"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
-    )
-    assert out.stdout.split() == ["0", "False", "False"]
+    assert python_output(["-c", code], timeout=60).split() == ["0", "False", "False"]

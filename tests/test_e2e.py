@@ -8,9 +8,7 @@ calls a handler in-process.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 import time
 import uuid
 from pathlib import Path
@@ -21,6 +19,7 @@ import pytest
 
 from local.fake_anthropic import OFFLINE_BANNER
 from local.invoke import OFFLINE_API_KEY
+from tests.plugins.children import checkout_environment, python_output
 from tests.plugins.dev_stack import AGW, KEY_A, KEY_B, REPO, RunningDevStack, child_environment
 from tests.plugins.events import EVENTS, documented_statuses
 
@@ -274,28 +273,12 @@ def test_the_local_invoke_stand_in_runs_every_event_file(
         {
             "ANTHROPIC_BASE_URL": dev_stack.model_url,
             "ANTHROPIC_API_KEY": OFFLINE_API_KEY,
-            "PYTHONPATH": os.pathsep.join([str(REPO), str(REPO / "src")]),
         }
     )
-    run = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "tests.local_invoke_runner",
-            "--aws-endpoint",
-            dev_stack.aws_url,
-            "--out",
-            str(out),
-            *map(str, files),
-        ],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
+    runner = ["-m", "tests.local_invoke_runner", "--aws-endpoint", dev_stack.aws_url]
+    python_output(
+        [*runner, "--out", str(out), *map(str, files)], env=checkout_environment(base=env)
     )
-    assert run.returncode == 0, run.stderr[-3000:]
     results = json.loads(out.read_text())
     assert set(results) == {p.name for p in files}
     for name, result in results.items():

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import typing
 
 import pytest
@@ -18,6 +16,7 @@ from agents.model_aliases import (
     model_aliases,
     resolve_model,
 )
+from tests.plugins.children import python_output
 
 
 def _sdk_ids() -> list[str]:
@@ -128,7 +127,4 @@ def test_resolving_does_not_import_anthropic() -> None:
         "from agents.config import Settings;"
         "resolve_model('opus', Settings()); print('anthropic' in sys.modules)"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
-    )
-    assert out.stdout.strip() == "False"
+    assert python_output(["-c", code], timeout=60).strip() == "False"

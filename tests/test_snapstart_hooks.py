@@ -6,10 +6,9 @@ stand-in ``snapshot_restore_py`` module (the real one exists only in the Lambda 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
+
+from tests.plugins.children import checkout_environment, python_output
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -46,23 +45,9 @@ print(json.dumps(report))
 
 
 def test_each_handler_registers_hooks_that_drop_clients_after_a_restore() -> None:
-    env = {
-        **os.environ,
-        "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{ROOT}",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "POWERTOOLS_METRICS_NAMESPACE": "agent-gateway-test",
-    }
-    done = subprocess.run(
-        [sys.executable, "-c", CHILD, *HANDLERS],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    report = json.loads(done.stdout.strip().splitlines()[-1])
+    env = {"AWS_DEFAULT_REGION": "us-east-1", "POWERTOOLS_METRICS_NAMESPACE": "agent-gateway-test"}
+    stdout = python_output(["-c", CHILD, *HANDLERS], env=checkout_environment(env))
+    report = json.loads(stdout.strip().splitlines()[-1])
     for name in HANDLERS:
         hooks = report[name]
         assert (hooks["before"], hooks["after"]) == (1, 1), name

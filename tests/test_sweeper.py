@@ -6,10 +6,7 @@ resumes it and no finished turn is called again. An un-checkpointed run is faile
 from __future__ import annotations
 
 import json
-import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -21,6 +18,7 @@ from agents.pending_actions import PendingAction
 from agents.store import get_store
 from agents.sweeper import sweep
 from agents.types import InvocationStatus
+from tests.plugins.children import checkout_environment, run_python
 from tests.plugins.stack import InvocationStack, drain_queue
 from tests.resume_helpers import drive_queue, queue_run, six_turns, turn_numbers
 from tests.scripted_model import ScriptedModel, scripted_model
@@ -79,21 +77,11 @@ def test_a_sync_run_killed_after_a_checkpoint_is_resumed_by_the_sweeper(
     store = get_store()
     scripted_model.script(*six_turns())
     invocation_id = queue_run(store)
-    env = {
-        **os.environ,
-        "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{ROOT}",
-        "AGW_CRASH_AT": "after-checkpoint@3",
-        "AGW_CRASH_MARKER": str(tmp_path / "crashed"),
-    }
-    child = subprocess.run(
-        [sys.executable, "-m", "tests.resume_child", invocation_id],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        timeout=60,
-        check=False,
+    crash = {"AGW_CRASH_AT": "after-checkpoint@3", "AGW_CRASH_MARKER": str(tmp_path / "crashed")}
+    child = run_python(
+        ["-m", "tests.resume_child", invocation_id], env=checkout_environment(crash), timeout=60
     )
-    assert child.returncode == -signal.SIGKILL, child.stderr.decode()[-2000:]
+    assert child.returncode == -signal.SIGKILL, child.stderr[-2000:]
     assert (tmp_path / "crashed").exists()
     dead = store.get(invocation_id, hydrate=False)
     assert dead.status is InvocationStatus.RUNNING

@@ -41,13 +41,10 @@ class HttpRequest:
 
 @dataclass(frozen=True)
 class ProxyRequest:
-    """One HTTP request, matched to its route, with the caller's API key."""
+    """One HTTP request (its body within the limit), matched to its route, with the
+    caller's API key."""
 
-    method: str
-    target: str
-    headers: Sequence[tuple[str, str]]
-    body: bytes
-    source_ip: str
+    http: HttpRequest
     route: ApiRoute
     path_parameters: Mapping[str, str]
     api_key: str | None
@@ -65,14 +62,10 @@ def is_binary(content_type: str, binary_media_types: Sequence[str]) -> bool:
 
 def build_proxy_event(request: ProxyRequest, stage: ApiStage) -> dict[str, Any]:
     """The proxy event API Gateway gives the Lambda function for ``request``."""
-    method, target, headers, body = request.method, request.target, request.headers, request.body
-    source_ip, route, api_key, request_id = (
-        request.source_ip,
-        request.route,
-        request.api_key,
-        request.request_id,
-    )
-    path_parameters = request.path_parameters
+    http = request.http
+    method, target, headers, body = http.method, http.target, http.headers, http.body or b""
+    route, api_key, request_id = request.route, request.api_key, request.request_id
+    source_ip, path_parameters = http.source_ip, request.path_parameters
     split = urlsplit(target)
     path = unquote(split.path) or "/"
     single: dict[str, str] = {}

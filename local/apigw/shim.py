@@ -212,25 +212,19 @@ class ApiGatewayShim:
 
     def build_event(
         self,
+        request: HttpRequest,
         *,
-        method: str,
-        target: str,
-        headers: Sequence[tuple[str, str]],
-        body: bytes,
-        source_ip: str,
         route: ApiRoute,
         path_parameters: Mapping[str, str],
         api_key: str | None,
         request_id: str,
     ) -> dict[str, Any]:
         """The API Gateway REST proxy event (payload format 1.0) for one request."""
+        if request.body is None:
+            raise ValueError("the request's body was over the size limit; it has no event")
         return build_proxy_event(
             ProxyRequest(
-                method=method,
-                target=target,
-                headers=headers,
-                body=body,
-                source_ip=source_ip,
+                request,
                 route=route,
                 path_parameters=path_parameters,
                 api_key=api_key,
@@ -291,9 +285,8 @@ class ApiGatewayShim:
     def _dispatch(
         self, request: HttpRequest, request_id: str
     ) -> tuple[int, list[tuple[str, str]], bytes]:
-        method, target, headers = request.method, request.target, request.headers
-        body, source_ip = request.body, request.source_ip
-        raw_path = urlsplit(target).path or "/"
+        method, headers, body = request.method, request.headers, request.body
+        raw_path = urlsplit(request.target).path or "/"
         found = self.route(method, raw_path) if method in API_GATEWAY_METHODS else None
         if found is None:
             return self.gateway_error("MISSING_AUTHENTICATION_TOKEN", request_id)
@@ -308,15 +301,7 @@ class ApiGatewayShim:
         if body is None or len(body) > self.max_payload_bytes:
             return self.gateway_error("REQUEST_TOO_LARGE", request_id)
         event = self.build_event(
-            method=method,
-            target=target,
-            headers=headers,
-            body=body,
-            source_ip=source_ip,
-            route=route,
-            path_parameters=params,
-            api_key=api_key,
-            request_id=request_id,
+            request, route=route, path_parameters=params, api_key=api_key, request_id=request_id
         )
         if self.gate is not None:
             method_arn = (

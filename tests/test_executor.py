@@ -49,6 +49,11 @@ def queued(store: InvocationStore, agent: str = AGENT, **fields: Any) -> Invocat
     return store.create(InvocationRecord.new(tenant="tenant-a", agent=agent, **fields))
 
 
+def assert_outcome(outcome: ExecutionOutcome, status: OutcomeStatus, *, retried: bool) -> None:
+    """The outcome, and whether the caller is told to have the work come back."""
+    assert (outcome.status, outcome.should_retry) == (status, retried)
+
+
 def assert_failed(outcome: ExecutionOutcome, error_type: str) -> None:
     assert outcome.status is OutcomeStatus.FAILED
     assert outcome.error is not None
@@ -75,8 +80,7 @@ def test_success_records_the_run_and_a_replay_makes_no_model_call(
 ) -> None:
     record = queued(store)
     outcome = run(record.id)
-    assert outcome.status is OutcomeStatus.SUCCEEDED
-    assert outcome.should_retry is False
+    assert_outcome(outcome, OutcomeStatus.SUCCEEDED, retried=False)
     stored = store.get(record.id)
     assert stored.status is InvocationStatus.SUCCEEDED
     assert stored.output is not None
@@ -94,8 +98,7 @@ def test_success_records_the_run_and_a_replay_makes_no_model_call(
     assert model_calls >= 1
 
     again = run(record.id, owner="worker-2")
-    assert again.status is OutcomeStatus.ALREADY_TERMINAL
-    assert again.should_retry is False
+    assert_outcome(again, OutcomeStatus.ALREADY_TERMINAL, retried=False)
     assert calls(fake_model) == model_calls
 
     # Logs carry the invocation keys and never the input text.
@@ -160,8 +163,7 @@ def test_transient_error_releases_for_a_retry_that_then_succeeds(
     fake_model.fault(status=429, count=1, retry_after=60)  # past the deadline: no SDK retry
     record = queued(store)
     outcome = run(record.id)
-    assert outcome.status is OutcomeStatus.RETRY
-    assert outcome.should_retry is True
+    assert_outcome(outcome, OutcomeStatus.RETRY, retried=True)
     released = store.get(record.id)
     assert released.status is InvocationStatus.QUEUED
     assert released.lease_owner is None
@@ -182,8 +184,7 @@ def test_transient_error_on_the_final_attempt_fails_with_one_dlq_message(
     fake_model.fault(status=429, count=1, retry_after=60)
     record = queued(store)
     outcome = run(record.id, final_attempt=True)
-    assert outcome.status is OutcomeStatus.FAILED
-    assert outcome.should_retry is False
+    assert_outcome(outcome, OutcomeStatus.FAILED, retried=False)
     assert outcome.error is not None
     assert outcome.error.retryable is True
     assert run(record.id, final_attempt=True).status is OutcomeStatus.ALREADY_TERMINAL
@@ -211,8 +212,7 @@ def test_no_time_to_start_claims_nothing(
 ) -> None:
     record = queued(store)
     outcome = run(record.id, deadline=Deadline.after_ms(500))
-    assert outcome.status is OutcomeStatus.NO_TIME
-    assert outcome.should_retry is True
+    assert_outcome(outcome, OutcomeStatus.NO_TIME, retried=True)
     assert store.get(record.id).status is InvocationStatus.QUEUED
     assert store.get(record.id).attempts == 0
     # Nobody retries after the final attempt: it ends FAILED (never half-run).
@@ -228,14 +228,12 @@ def test_live_lease_elsewhere_and_cancelled_records_make_no_model_call(
     running = queued(store)
     assert store.claim(running.id, "someone-else", lease_seconds=600) is not None
     outcome = run(running.id)
-    assert outcome.status is OutcomeStatus.RUNNING_ELSEWHERE
-    assert outcome.should_retry is True
+    assert_outcome(outcome, OutcomeStatus.RUNNING_ELSEWHERE, retried=True)
 
     cancelled = queued(store)
     store.cancel(cancelled.id, "tenant-a")
     skipped = run(cancelled.id)
-    assert skipped.status is OutcomeStatus.ALREADY_TERMINAL
-    assert skipped.should_retry is False
+    assert_outcome(skipped, OutcomeStatus.ALREADY_TERMINAL, retried=False)
 
     assert run("inv_doesnotexist00").status is OutcomeStatus.NOT_FOUND
     assert calls(fake_model) == 0
@@ -267,8 +265,7 @@ def test_pending_dlq_message_is_sent_on_redelivery(
         with pytest.raises(ServiceUnavailable):
             store.fail(record.id, error, owner=None, now=1000.0)  # claim long stale
     outcome = run(record.id)
-    assert outcome.status is OutcomeStatus.ALREADY_TERMINAL
-    assert outcome.should_retry is False
+    assert_outcome(outcome, OutcomeStatus.ALREADY_TERMINAL, retried=False)
     assert store.get(record.id).dlq_sent is True
     assert [m.invocation_id for m in dlq_messages(env)] == [record.id]
     assert calls(fake_model) == 0

@@ -53,6 +53,10 @@ CLIENT_TOOLS = {
 }
 
 
+#: What a code-editing definition offers: the policy's whole read-search-edit path.
+EDITING_TOOLS = ("Read", "Grep", "Glob", "Edit")
+
+
 def tools_named(*names: str) -> list[dict[str, Any]]:
     """The :data:`CLIENT_TOOLS` definitions of ``names``, in that order."""
     return [CLIENT_TOOLS[name] for name in names]
@@ -169,8 +173,7 @@ def test_policy_globs_reads_greps_edits_then_answers(
     client: anthropic.Anthropic, stream: bool
 ) -> None:
     tools = MiniTools(FILES)
-    offered = tools_named("Read", "Grep", "Glob", "Edit")
-    replies = run_loop(client, tools, offered=offered, stream=stream)
+    replies = run_loop(client, tools, offered=tools_named(*EDITING_TOOLS), stream=stream)
 
     assert _calls(replies) == [["Glob"], ["Read", "Read", "Read"], ["Grep"], ["Edit"], []]
     assert [r.stop_reason for r in replies] == ["tool_use"] * 4 + ["end_turn"]
@@ -403,8 +406,7 @@ def test_the_dev_demo_workspace_gets_an_edit_that_git_apply_accepts(
     client: anthropic.Anthropic, tmp_path: Path
 ) -> None:
     tools = MiniTools(TOOL_DEMO_FILES)
-    offered = tools_named("Read", "Grep", "Glob", "Edit")
-    replies = run_loop(client, tools, offered=offered, task=TOOL_DEMO_INPUT)
+    replies = run_loop(client, tools, offered=tools_named(*EDITING_TOOLS), task=TOOL_DEMO_INPUT)
     assert _calls(replies)[-2:] == [["Edit"], []]
     assert "- `stats.py`" in _final_text(replies)
     compile(tools.files["stats.py"], "stats.py", "exec")  # still valid Python

@@ -55,9 +55,7 @@ def invocation_tables(
     s3 = aws.client("s3")
     if not any(b["Name"] == bucket for b in s3.list_buckets().get("Buckets", [])):
         s3.create_bucket(Bucket=bucket)
-    sqs = aws.client("sqs")
-    dlq_url = sqs.create_queue(QueueName="agw-dlq")["QueueUrl"]
-    queue_url = sqs.create_queue(QueueName="agw-invocations")["QueueUrl"]
+    queue_url, dlq_url = plain_queues("agw-invocations", "agw-dlq")
     env = {
         "INVOCATIONS_TABLE": table,
         "PAYLOAD_BUCKET": bucket,
@@ -67,6 +65,13 @@ def invocation_tables(
     }
     with settings_env(monkeypatch, env):
         yield InvocationStack(table, bucket, "payloads/", dlq_url, queue_url)
+
+
+def plain_queues(*names: str) -> list[str]:
+    """The URLs of queues with these names, created without a redrive policy or any other
+    attribute (the template's would let SQS move messages the tests expect the code to)."""
+    sqs = aws.client("sqs")
+    return [sqs.create_queue(QueueName=name)["QueueUrl"] for name in names]
 
 
 def drain_queue(queue_url: str, *, rounds: int = 5) -> list[str]:

@@ -20,10 +20,9 @@ from typing import Any
 
 import pytest
 
-from agents import aws
 from agents.webhooks.processor import WebhookProcessor
 from tests.plugins.aws import settings_env
-from tests.plugins.stack import InvocationStack, drained_messages
+from tests.plugins.stack import InvocationStack, drained_messages, plain_queues
 from tests.plugins.tenants import TenantStack
 
 SECRET_PREFIX = "agw-test/webhooks/"
@@ -43,9 +42,7 @@ def webhook_stack(
     tenant_stack: TenantStack,
     monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[WebhookStack]:
-    sqs = aws.client("sqs")
-    dlq_url = sqs.create_queue(QueueName="agw-webhooks-dlq")["QueueUrl"]
-    queue_url = sqs.create_queue(QueueName="agw-webhooks")["QueueUrl"]
+    queue_url, dlq_url = plain_queues("agw-webhooks", "agw-webhooks-dlq")
     env = {
         "WEBHOOK_QUEUE_URL": queue_url,
         "WEBHOOK_DLQ_URL": dlq_url,

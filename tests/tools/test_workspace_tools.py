@@ -229,23 +229,16 @@ def test_edit_with_empty_old_string_creates_a_file(ws: FakeWorkspace, session: T
 
 def test_multiedit_is_all_or_nothing(ws: FakeWorkspace, session: ToolSession) -> None:
     call(ws, session, "Read", file_path="src/app.py")
-    failed = call(
-        ws, session, "MultiEdit", file_path="src/app.py",
-        edits=[
-            {"old_string": "import os", "new_string": "import sys"},
-            {"old_string": "not there", "new_string": "x"},
-        ],
-    )  # fmt: skip
+
+    def multi_edit(*pairs: tuple[str, str]) -> ToolResult:
+        edits = [{"old_string": old, "new_string": new} for old, new in pairs]
+        return call(ws, session, "MultiEdit", file_path="src/app.py", edits=edits)
+
+    failed = multi_edit(("import os", "import sys"), ("not there", "x"))
     assert failed.is_error
     assert failed.content.startswith("edit 2:")
     assert ws.text("src/app.py") == APP
-    done = call(
-        ws, session, "MultiEdit", file_path="src/app.py",
-        edits=[
-            {"old_string": "import os", "new_string": "import sys"},
-            {"old_string": "hello", "new_string": "bye"},
-        ],
-    )  # fmt: skip
+    done = multi_edit(("import os", "import sys"), ("hello", "bye"))
     assert not done.is_error
     assert ws.text("src/app.py") == "import sys\n# TODO: handle errors\nprint('bye')\n"
     assert call(ws, session, "MultiEdit", file_path="src/app.py", edits=[]).is_error

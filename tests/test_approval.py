@@ -1,6 +1,7 @@
 """Human approval and ``Prefer: wait`` through the API handler (moto server and the fake
 Messages API over HTTP): WAITING with pending actions, approve and deny, tenant scope,
-409/422, idempotent decisions, and a tool run that answers 202 and finishes on the queue."""
+409/422, idempotent decisions, cancelling a WAITING run, and a tool run that answers 202 and
+finishes on the queue."""
 
 from __future__ import annotations
 
@@ -105,6 +106,34 @@ def test_approve_runs_the_call_and_deny_returns_a_tool_error(
     assert results[0]["is_error"] is True
     assert "not in prod" in str(results[0]["content"])
     assert turn_numbers(scripted_model.requests) == [1, 2, 3]
+
+
+def test_a_waiting_run_can_be_cancelled_and_then_takes_no_decision(
+    api: ApiClient, scripted_model: ScriptedModel, event_table: str
+) -> None:
+    view = _waiting_run(api, scripted_model)
+    other = ApiClient("p3n8w1z6tb").post(f"/invocations/{view['id']}/cancel", {})
+    assert other.status == 404
+    cancelled = api.post(f"/invocations/{view['id']}/cancel", {})
+    assert cancelled.status == 200, cancelled.text
+    assert cancelled.json["status"] == "CANCELLED"
+    assert cancelled.json["pending_actions"] is None
+    record = get_store().get(view["id"], hydrate=False)
+    assert (record.sweep_shard, record.waiting_since) == (None, None)  # no approval timeout
+    decided = api.post(
+        f"/invocations/{view['id']}/actions",
+        {"decisions": [{"id": "toolu_e", "decision": "approve"}]},
+    )
+    assert (decided.status, decided.json["type"]) == (409, "/problems/not-waiting")
+    again = api.post(f"/invocations/{view['id']}/cancel", {})
+    assert (again.status, again.json["type"]) == (409, "/problems/not-cancellable")
+    assert again.json["current_status"] == "CANCELLED"
+    events = api.get(f"/invocations/{view['id']}/events").json["events"]
+    assert [event["seq"] for event in events] == list(range(1, len(events) + 1))
+    statuses = [e["data"]["status"] for e in events if e["type"] == "status"]
+    assert statuses[-2:] == ["WAITING", "CANCELLED"]
+    assert events[-1]["type"] == "completed"
+    assert turn_numbers(scripted_model.requests) == [1, 2]  # no model call after the pause
 
 
 def test_prefer_wait_answers_202_and_the_run_finishes_on_the_queue(

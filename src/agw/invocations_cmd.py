@@ -40,7 +40,7 @@ def register(nouns: Any) -> None:
     )
     for name, body, help_text in (
         ("get", _get, "one invocation with its output (GET /invocations/ID)"),
-        ("cancel", _cancel, "cancel a QUEUED invocation"),
+        ("cancel", _cancel, "cancel a QUEUED or WAITING invocation"),
     ):
         verb = add_api_command(
             verbs, name, body, help=help_text, json_help="print the invocation as JSON"

@@ -215,7 +215,8 @@ class InvocationUseCases(ServiceCore):
         return Transcript(invocation_id=record.id, turns=turns)
 
     def cancel(self, tenant: str, invocation_id: str) -> InvocationView:
-        """QUEUED -> CANCELLED (the worker then skips it); 409 ``not-cancellable`` otherwise."""
+        """QUEUED or WAITING -> CANCELLED (the worker then skips it; a WAITING run's pending
+        actions are dropped); 409 ``not-cancellable`` otherwise."""
         return public_view(self.store.cancel(invocation_id, tenant))
 
     # --- internals ------------------------------------------------------------------

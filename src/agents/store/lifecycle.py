@@ -11,8 +11,9 @@
     RUNNING --hand_off--> RUNNING (no owner, lease expired; a continuation claims it)
     RUNNING --wait_for_approval--> WAITING --decide_actions--> QUEUED
     RUNNING (lease expired) / WAITING (timed out) --sweeper: fail_swept--> FAILED
+    WAITING --cancel--> CANCELLED
 
-The resumable-run transitions (the last three lines) are ``agents.store.run_transitions``.
+The resumable-run transitions (hand-off to fail_swept) are ``agents.store.run_transitions``.
 """
 
 from __future__ import annotations
@@ -277,9 +278,9 @@ class LifecycleTransitions(StoreTable):
     def cancel(
         self, invocation_id: str, tenant: str, *, now: float | None = None
     ) -> InvocationRecord:
-        """QUEUED -> CANCELLED. RUNNING or terminal -> ``NotCancellable`` (409); another
-        tenant's or an unknown id -> ``InvocationNotFound`` (404). The current status comes
-        with the refused write (no second read)."""
+        """QUEUED or WAITING -> CANCELLED (a WAITING run's pending actions are dropped).
+        RUNNING or terminal -> ``NotCancellable`` (409); another tenant's or an unknown id ->
+        ``InvocationNotFound`` (404). The current status comes with the refused write."""
         if not is_valid_id(invocation_id):
             raise invocation_not_found(invocation_id)
         now = utc_now() if now is None else now
@@ -287,10 +288,12 @@ class LifecycleTransitions(StoreTable):
         expr.set("status", InvocationStatus.CANCELLED)
         expr.set("finished_at", iso_ms(now))
         expr.set("updated_at", iso_ms(now))
-        expr.remove(*SWEEP_ATTRIBUTES)
+        expr.remove("pending_actions", "waiting_since", *SWEEP_ATTRIBUTES)
+        queued, waiting = InvocationStatus.QUEUED, InvocationStatus.WAITING
         condition = (
             f"{is_invocation(expr)} AND {expr.attribute('tenant')} = {expr.value('tenant', tenant)}"
-            f" AND {expr.attribute('status')} = {expr.value('queued', InvocationStatus.QUEUED)}"
+            f" AND {expr.attribute('status')} IN "
+            f"({expr.value('queued', queued)}, {expr.value('waiting', waiting)})"
         )
         result = self._update_or_refusal(invocation_id, expr, condition)
         if not isinstance(result, Refusal):
@@ -301,8 +304,8 @@ class LifecycleTransitions(StoreTable):
         if current is None:
             raise invocation_not_found(invocation_id)
         raise NotCancellable(
-            f"invocation {invocation_id} is {current.status.value}; only QUEUED invocations "
-            "can be cancelled",
+            f"invocation {invocation_id} is {current.status.value}; only QUEUED and WAITING "
+            "invocations can be cancelled",
             invocation_id=invocation_id,
             status=current.status.value,
         )

@@ -186,14 +186,16 @@ def list_invocations(
 
 @router.post(
     "/invocations/<invocation_id>/cancel",
-    summary="Cancel a queued invocation",
-    description="QUEUED -> CANCELLED; the worker skips it. Anything else: 409.",
+    summary="Cancel a queued or waiting invocation",
+    description="QUEUED or WAITING -> CANCELLED; the worker skips it, and a WAITING run's "
+    "pending actions are dropped. Anything else: 409.",
     tags=["invocations"],
     responses=route_responses(
         {200: "The invocation, CANCELLED."},
         {
             404: "No such invocation for this caller.",
-            409: "Not QUEUED (`not-cancellable`), or the `Idempotency-Key` is in progress.",
+            409: "Not QUEUED or WAITING (`not-cancellable`), or the `Idempotency-Key` is "
+            "in progress.",
         },
     ),
 )

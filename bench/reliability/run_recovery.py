@@ -41,7 +41,7 @@ from bench.reliability.resume_scenarios import (
 from bench.tool_loop import script
 from local.ready_child import ready_child
 
-__all__ = ["approval", "sweeper"]
+__all__ = ["approval", "sweeper", "sweeper_thread"]
 
 EDIT_ID = "toolu_bench005"  # bench.tool_loop.script(6): turn 5 is the Edit
 DENY_MESSAGE = "no edits to stats.py today"
@@ -179,7 +179,8 @@ def _kill_mid_call(h: Harness, body: dict[str, Any], agent: str, calls_before_ki
     return str(record["id"])
 
 
-def _sweeper_thread(h: Harness, period_s: float) -> Any:
+def sweeper_thread(h: Harness, period_s: float) -> Any:
+    """The template's SweeperFunction on a schedule of ``period_s`` (start and stop it)."""
     from local.runtime import load_handler
     from local.schedules import ScheduleThread
 
@@ -202,7 +203,7 @@ def _swept(h: Harness, invocation_id: str, due: float) -> bool:
 def sweeper(h: Harness, *, period_s: float = 2.0) -> Outcome:
     out = Outcome("sweeper", "19. Sweeper (killed sync runs)")
     h.clean()
-    sweeps = _sweeper_thread(h, period_s)
+    sweeps = sweeper_thread(h, period_s)
     sweeps.start()
     try:
         # (a) no checkpoint: a single model call killed in flight

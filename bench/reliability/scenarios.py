@@ -156,6 +156,12 @@ SCENARIOS: tuple[Scenario, ...] = (
         lambda h, s: webhook_scenarios.webhook_faults(invocations=_scaled(200, s, 40)),
         own_stack=True,
     ),
+    Scenario(
+        "webhook-queue-outage",
+        "22. Webhook queue outage",
+        lambda h, s: webhook_scenarios.webhook_queue_outage(invocations=_scaled(40, s, 10)),
+        own_stack=True,
+    ),
 )
 
 

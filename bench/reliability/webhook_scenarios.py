@@ -1,4 +1,5 @@
-"""Webhook scenarios (issue 16): a receiver that is down for a while, and model faults.
+"""Webhook scenarios (issue 16): a receiver that is down for a while, model faults, and the
+webhook queue refusing sends (events held on their records until the sweeper sends them).
 
 Both run on a harness of their own with the WebhookFunction's poller on (``agw dev``'s
 local webhook settings: ``http://127.0.0.1`` allowed, retries after 1, 2, 3, 5, 8, 11 s).
@@ -19,7 +20,7 @@ from typing import Any
 from bench.reliability.harness import AGENT, KEY_A, Harness, wait_until
 from bench.reliability.outcome import Outcome
 
-__all__ = ["webhook_faults", "webhook_outage"]
+__all__ = ["webhook_faults", "webhook_outage", "webhook_queue_outage"]
 
 TERMINAL_EVENTS = frozenset({"invocation.succeeded", "invocation.failed", "invocation.cancelled"})
 
@@ -225,6 +226,83 @@ def webhook_faults(*, invocations: int = 200, fault_rate: float = 0.3) -> Outcom
     out.check(
         "duplicates only with the same webhook-id", out["distinct_ids_per_invocation_max"] == 1
     )
+    out.check("every signature verifies", out["bad_signatures"] == 0)
+    out.check("nothing in the webhook DLQ", not dead)
+    return out.done()
+
+
+#: Queue attributes SQS lets ``CreateQueue`` set again (the rest are SQS's own figures).
+_SETTABLE = ("DelaySeconds", "MessageRetentionPeriod", "VisibilityTimeout", "RedrivePolicy")
+
+
+def webhook_queue_outage(*, invocations: int = 40, period_s: float = 2.0) -> Outcome:
+    """Every ``SendMessage`` to the webhook queue fails while ``invocations`` run (the queue
+    is deleted, then made again with its attributes): each event is held on its record and
+    the sweeper sends it once the queue is back. Nothing lost, one ``webhook-id`` each."""
+    from bench.reliability.run_recovery import sweeper_thread
+
+    out = Outcome("webhook-queue-outage", "22. Webhook queue outage")
+    with _harness() as h:
+        receiver = VerifyingReceiver(h.require_info().webhook_secrets[KEY_A])
+        queue_url = h.environment["WEBHOOK_QUEUE_URL"]
+        sqs = h.sqs()
+        attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["All"])
+        kept = {k: v for k, v in attributes["Attributes"].items() if k in _SETTABLE}
+        sqs.delete_queue(QueueUrl=queue_url)
+        run = f"whqueue-{uuid.uuid4().hex[:8]}"
+        ids = _invoke_async(h, run, invocations, receiver.url)
+
+        def records() -> list[dict[str, Any]]:
+            return h.invocations(ids)
+
+        finished = wait_until(
+            lambda: (
+                sum(1 for r in records() if r["status"] in {"SUCCEEDED", "FAILED"}) == invocations
+            ),
+            timeout_s=120,
+            interval_s=0.5,
+        )
+        held = sum(len(r.get("webhook_unsent") or []) for r in records())
+        made = sqs.create_queue(QueueName=queue_url.rsplit("/", 1)[1], Attributes=kept)
+        back = time.monotonic()
+        sweeps = sweeper_thread(h, period_s)
+        sweeps.start()
+        try:
+            delivered = wait_until(
+                lambda: all(_per_invocation(receiver.snapshot(), ids).values()),
+                timeout_s=60,
+                interval_s=0.5,
+            )
+            recovery_s = time.monotonic() - back
+            time.sleep(3)  # a late duplicate would arrive now
+        finally:
+            sweeps.stop()
+        requests = receiver.snapshot()
+        still_held = sum(1 for r in records() if r.get("webhook_unsent"))
+        dead = h.drain(h.environment["WEBHOOK_DLQ_URL"])
+    seen = _per_invocation(requests, ids)
+    per_id = Counter(r[0] for r in requests if r[2] in seen)
+    out.figures = {
+        "invocations": invocations,
+        "events_held": held,
+        "delivered": sum(1 for e in seen.values() if e),
+        "lost": sum(1 for e in seen.values() if not e),
+        "all_delivered_s_after_back": round(recovery_s, 1),
+        "duplicate_deliveries": sum(n - 1 for n in per_id.values()),
+        "records_still_holding": still_held,
+        "bad_signatures": sum(1 for r in requests if not r[3]),
+        "webhook_dlq": len(dead),
+        "sweeps": sweeps.passes,
+    }
+    out.check("every invocation finished", finished)
+    out.check("the queue came back at the same URL", made["QueueUrl"] == queue_url)
+    out.check("every event held while the queue was gone", held == invocations)
+    out.check("every event delivered", delivered and out["lost"] == 0)
+    out.check(
+        "one webhook-id per invocation",
+        all(len(e) == 1 and all(len(v) == 1 for v in e.values()) for e in seen.values()),
+    )
+    out.check("no record still holding an event", still_held == 0)
     out.check("every signature verifies", out["bad_signatures"] == 0)
     out.check("nothing in the webhook DLQ", not dead)
     return out.done()

@@ -197,6 +197,8 @@ class InvocationRecord(InvocationFields):
     #: The sparse ``SweepIndex`` keys: set only while the sweeper may have to act.
     sweep_shard: str | None = None
     sweep_at: float | None = None
+    #: Webhook events (JSON) whose send failed, until the sweeper sends them (16.65).
+    webhook_unsent: list[str] | None = None
     kind: Literal["invocation"] = KIND_INVOCATION
 
     @classmethod

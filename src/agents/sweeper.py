@@ -9,7 +9,9 @@ scan) and, per record, after a strongly consistent read:
 * RUNNING, lease expired under an owner, with a checkpoint: its runner died -> continuation
   (``resumed``);
 * the same without a checkpoint: FAILED ``abandoned``, one DLQ message (``abandoned``);
-* WAITING past ``APPROVAL_TIMEOUT_SECONDS``: FAILED ``approval-timeout``, one DLQ message.
+* WAITING past ``APPROVAL_TIMEOUT_SECONDS``: FAILED ``approval-timeout``, one DLQ message;
+* first, on any record: webhook events whose send failed are sent (``webhook_events_resent``,
+  ``agents.store.webhook_outbox``).
 
 Each action is one conditional write (it loses to any runner that moved the record first).
 ``handlers.sweeper`` runs :func:`sweep` on a schedule; ``agw dev`` in a thread.
@@ -48,6 +50,8 @@ class SweepReport(BaseModel):
     resent: int = 0
     abandoned: int = 0
     approval_timeouts: int = 0
+    #: Held webhook events sent (decision 16.65).
+    webhook_events_resent: int = 0
     #: Records another runner moved first, or whose action failed (retried next sweep).
     skipped: int = 0
     errors: int = 0
@@ -113,6 +117,7 @@ def _act(
     report: SweepReport,
 ) -> None:
     from agents.continuations import send_continuation
+    from agents.store.webhook_outbox import release_held_events
 
     try:
         record = store.get(str(key["id"]), hydrate=False)
@@ -123,6 +128,12 @@ def _act(
     if seen is None or seen > now:
         report.skipped += 1  # the index lagged behind a write that took it out or moved it
         return
+    if record.webhook_unsent:
+        report.webhook_events_resent += release_held_events(
+            store, record, approval_timeout_seconds=settings.approval_timeout_seconds, now=now
+        )
+        if record.terminal or record.status is InvocationStatus.WAITING:
+            return  # out of the index, or due again at its approval timeout
     if record.status is InvocationStatus.WAITING:
         error = _error(
             ApprovalTimeout(f"no decision within {settings.approval_timeout_seconds} s of waiting")

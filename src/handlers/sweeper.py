@@ -30,6 +30,7 @@ REPORT_METRICS = {
     "resent": "SweepResent",
     "abandoned": "SweepAbandoned",
     "approval_timeouts": "SweepApprovalTimeouts",
+    "webhook_events_resent": "SweepWebhookEventsResent",
     "skipped": "SweepSkipped",
     "errors": "SweepErrors",
 }

@@ -161,12 +161,16 @@ class StoreTable:
     def _after_transition(self, record: InvocationRecord, *, created: bool = False) -> None:
         """After a successful transition: its events (``status``; ``waiting`` for WAITING,
         ``completed`` when terminal) in one write, then its webhook event (terminal or
-        WAITING; only when someone listens). Neither ever raises (decisions 16.8, 16.53)."""
+        WAITING; only when someone listens), held on the record for the sweeper when its
+        send fails. Never raises (decisions 16.8, 16.53, 16.65)."""
         from agents.events.transitions import record_transition
-        from agents.webhooks.notifier import notify_transition
+        from agents.store.webhook_outbox import hold_unsent_event
+        from agents.webhooks.notifier import count_lost_event, notify_transition
 
         record_transition(record, created=created)
-        notify_transition(record, self.webhook_queue_url)
+        unsent = notify_transition(record, self.webhook_queue_url)
+        if unsent is not None and not hold_unsent_event(self, record, unsent):
+            count_lost_event()
 
     def _update_record(
         self, key: str, expr: ExpressionBuilder, condition: str

@@ -5,8 +5,8 @@ function (API inline runs and cancels, the worker, the collector). An event is s
 someone may want it: the record has its own ``webhook``, it is a batch item (the batch
 counts its finished items), or the tenant has an active subscription (a per-container
 answer, refreshed every :data:`SUBSCRIBED_TTL_S`; one Query of the ``by-tenant`` index).
-It never fails the transition: the SDK retries the send, and a send that still fails is
-logged and counted (``WebhookEventsNotQueued``) rather than raised (decision 16.53).
+It never fails the transition: the SDK retries the send, and the event of a send that
+still fails is returned, for the store to hold it until the sweeper sends it (16.53, 16.65).
 """
 
 from __future__ import annotations
@@ -22,7 +22,14 @@ from agents.webhooks.messages import WebhookEvent, event_type_for, webhook_id
 if TYPE_CHECKING:
     from agents.records import InvocationRecord
 
-__all__ = ["SUBSCRIBED_TTL_S", "event_for", "notify_transition", "send_event", "wanted"]
+__all__ = [
+    "SUBSCRIBED_TTL_S",
+    "count_lost_event",
+    "event_for",
+    "notify_transition",
+    "send_event",
+    "wanted",
+]
 
 #: Seconds a "does this tenant subscribe?" answer is reused in a container.
 SUBSCRIBED_TTL_S: Final = 60.0
@@ -100,22 +107,29 @@ def send_event(event: WebhookEvent, queue_url: str) -> None:
     aws.client("sqs").send_message(QueueUrl=queue_url, MessageBody=event.model_dump_json())
 
 
-def notify_transition(record: InvocationRecord, queue_url: str) -> None:
-    """Enqueue the record's event when webhooks are configured; never raises."""
+def notify_transition(record: InvocationRecord, queue_url: str) -> WebhookEvent | None:
+    """Enqueue the record's event when webhooks are configured; never raises. The event
+    when its send failed (the caller holds it for the sweeper), else None."""
     if not queue_url:
-        return
+        return None
     event = event_for(record)
     if event is None or not wanted(record):
-        return
+        return None
     try:
         send_event(event, queue_url)
     except Exception as exc:  # noqa: BLE001 - the transition is written; never undo it
-        from aws_lambda_powertools.metrics import MetricUnit
-
-        from agents.observability import metrics
-
         logger.error(
             "webhook event not queued",
             extra={"invocation_id": record.id, "event": event.type, "error": type(exc).__name__},
         )
-        metrics.add_metric(name="WebhookEventsNotQueued", unit=MetricUnit.Count, value=1)
+        return event
+    return None
+
+
+def count_lost_event() -> None:
+    """Count an event neither queued nor held (``WebhookEventsNotQueued``: it is lost)."""
+    from aws_lambda_powertools.metrics import MetricUnit
+
+    from agents.observability import metrics
+
+    metrics.add_metric(name="WebhookEventsNotQueued", unit=MetricUnit.Count, value=1)

@@ -30,8 +30,14 @@ def _queued(url: str) -> InvocationRecord:
     )
 
 
-def _queue_gone(stack: WebhookStack) -> None:
+def _running_without_queue(stack: WebhookStack, url: str) -> InvocationRecord:
+    """A claimed record with its own webhook, and the webhook queue deleted (every send to
+    it fails until :func:`_queue_back`)."""
+    record = _queued(url)
+    claimed = get_store().claim(record.id, "owner", lease_seconds=60)
+    assert claimed is not None
     aws.client("sqs").delete_queue(QueueUrl=stack.queue_url)
+    return claimed
 
 
 def _queue_back(stack: WebhookStack) -> None:
@@ -43,10 +49,7 @@ def test_a_terminal_event_whose_send_failed_is_sent_by_the_sweeper_once(
     webhook_stack: WebhookStack, receiver_factory: Any
 ) -> None:
     receiver = receiver_factory([200])
-    store = get_store()
-    record = _queued(receiver.url)
-    store.claim(record.id, "owner", lease_seconds=60)
-    _queue_gone(webhook_stack)
+    store, record = get_store(), _running_without_queue(webhook_stack, receiver.url)
     done = store.complete(record.id, "owner", output="done", model="m")
     assert done.status is InvocationStatus.SUCCEEDED  # the transition stands
     announced = event_for(done)
@@ -75,11 +78,7 @@ def test_a_terminal_event_whose_send_failed_is_sent_by_the_sweeper_once(
 def test_a_held_waiting_event_is_sent_and_the_approval_timeout_stays(
     webhook_stack: WebhookStack, receiver_factory: Any
 ) -> None:
-    receiver = receiver_factory([200])
-    store = get_store()
-    record = _queued(receiver.url)
-    store.claim(record.id, "owner", lease_seconds=60)
-    _queue_gone(webhook_stack)
+    store, record = get_store(), _running_without_queue(webhook_stack, receiver_factory([200]).url)
     pending = [PendingAction(id="toolu_1", tool="Edit", input={"file_path": "a.py"})]
     waiting = store.wait_for_approval(record.id, "owner", pending, timeout_seconds=86_400)
     assert store.get(record.id, hydrate=False).webhook_unsent is not None

@@ -130,7 +130,7 @@ def _act(
         return
     if record.webhook_unsent:
         report.webhook_events_resent += release_held_events(
-            store, record, approval_timeout_seconds=settings.approval_timeout_seconds, now=now
+            store, record, approval_timeout_seconds=settings.approval_timeout_seconds
         )
         if record.terminal or record.status is InvocationStatus.WAITING:
             return  # out of the index, or due again at its approval timeout

@@ -5,13 +5,12 @@
     QUEUED --claim--> RUNNING --complete--> SUCCEEDED
       |  ^              |  |
       |  +---release----+  +--fail--> FAILED --requeue_failed--> QUEUED
-      +--cancel--> CANCELLED
+      +--cancel--> CANCELLED (also from WAITING)
       +--fail----> FAILED
 
     RUNNING --hand_off--> RUNNING (no owner, lease expired; a continuation claims it)
     RUNNING --wait_for_approval--> WAITING --decide_actions--> QUEUED
     RUNNING (lease expired) / WAITING (timed out) --sweeper: fail_swept--> FAILED
-    WAITING --cancel--> CANCELLED
 
 The resumable-run transitions (hand-off to fail_swept) are ``agents.store.run_transitions``.
 """
@@ -278,9 +277,7 @@ class LifecycleTransitions(StoreTable):
     def cancel(
         self, invocation_id: str, tenant: str, *, now: float | None = None
     ) -> InvocationRecord:
-        """QUEUED or WAITING -> CANCELLED (a WAITING run's pending actions are dropped).
-        RUNNING or terminal -> ``NotCancellable`` (409); another tenant's or an unknown id ->
-        ``InvocationNotFound`` (404). The current status comes with the refused write."""
+        """QUEUED or WAITING -> CANCELLED; else ``NotCancellable`` (409), or 404 (not theirs)."""
         if not is_valid_id(invocation_id):
             raise invocation_not_found(invocation_id)
         now = utc_now() if now is None else now
@@ -292,8 +289,8 @@ class LifecycleTransitions(StoreTable):
         queued, waiting = InvocationStatus.QUEUED, InvocationStatus.WAITING
         condition = (
             f"{is_invocation(expr)} AND {expr.attribute('tenant')} = {expr.value('tenant', tenant)}"
-            f" AND {expr.attribute('status')} IN "
-            f"({expr.value('queued', queued)}, {expr.value('waiting', waiting)})"
+            f" AND {expr.attribute('status')} IN ({expr.value('queued', queued)}, "
+            f"{expr.value('waiting', waiting)})"
         )
         result = self._update_or_refusal(invocation_id, expr, condition)
         if not isinstance(result, Refusal):

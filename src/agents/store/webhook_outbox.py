@@ -71,7 +71,6 @@ def release_held_events(
     record: InvocationRecord,
     *,
     approval_timeout_seconds: float,
-    now: float | None = None,
 ) -> int:
     """Send each event held on ``record`` (as read by the sweeper), then drop them from it:
     a terminal record leaves the ``SweepIndex``; a WAITING one is due again at its approval
@@ -84,9 +83,7 @@ def release_held_events(
     for raw in held:
         with translate_aws_errors("sqs:SendMessage"):
             send_event(WebhookEvent.model_validate_json(raw), table.webhook_queue_url)
-    now = utc_now() if now is None else now
-    expr = ExpressionBuilder()
-    expr.remove("webhook_unsent")
+    expr = ExpressionBuilder().remove("webhook_unsent")
     attribute = expr.attribute("webhook_unsent")
     condition = f"{is_invocation(expr)} AND size({attribute}) = {expr.value('held', len(held))}"
     status = expr.attribute("status")
